@@ -91,7 +91,9 @@ class Settings(_Frozen):
 
     @property
     def bolt_uri(self) -> str:
-        return self.bolt_uri_override or f"bolt://{self.neo4j.listen_address}:{self.neo4j.bolt_port}"
+        return (
+            self.bolt_uri_override or f"bolt://{self.neo4j.listen_address}:{self.neo4j.bolt_port}"
+        )
 
     @property
     def neo4j_user(self) -> str:

@@ -1,0 +1,335 @@
+"""The pipeline: sources -> documents -> (extraction) -> publication records -> batches -> sink.
+
+Two ways to get mentions and relations for a document:
+
+* ``use_annotations``: take what the input file states (PubTator/BioC/JSONL annotations);
+* an :class:`Extractor`: models find them (entities and relations issues).
+
+Either way each document becomes a :class:`PublicationRecord`; records are batched into
+:class:`GraphBatch` es and written by a sink, one transaction per batch. Bad records go to a
+quarantine file with the reason; the rest proceeds.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Protocol
+
+from kg.errors import InputError, KGError, ModelNotInstalledError, SchemaError
+from kg.model import (
+    DeletedCitation,
+    Document,
+    Entity,
+    Evidence,
+    GraphBatch,
+    PublicationRecord,
+    Relation,
+    stable_hash,
+)
+from kg.schema import EntityType, resolve_predicate
+from kg.text import sentence_at, sentence_spans
+from loaders.base import Sink, WriteReport
+
+log = logging.getLogger(__name__)
+
+#: Bumped when the way records are assembled changes, so stored fingerprints go stale.
+ASSEMBLY_VERSION = "1"
+
+
+class Extractor(Protocol):
+    """Finds mentions and relations in a document (the models' side of the pipeline)."""
+
+    name: str
+
+    def __call__(self, doc: Document) -> Document: ...
+
+
+@dataclass(slots=True)
+class Skip:
+    """Part of a record left out (the record itself still loads), with the reason."""
+
+    pmid: str
+    reason: str
+    detail: str
+
+
+def _entity_types(doc: Document) -> dict[str, EntityType]:
+    types: dict[str, EntityType] = {}
+    for m in doc.mentions:
+        for eid in m.entity_ids:
+            types.setdefault(eid, m.type)
+    return types
+
+
+def _evidence_sentence(
+    doc: Document, spans: list[tuple[int, int]], id1: str, id2: str
+) -> tuple[str, int, int] | None:
+    """The first sentence that mentions both entities, if any."""
+    sentences: dict[str, set[int]] = {id1: set(), id2: set()}
+    for m in doc.mentions:
+        for eid in m.entity_ids:
+            if eid in sentences:
+                sentences[eid].add(sentence_at(spans, m.start))
+    shared = sorted(sentences[id1] & sentences[id2])
+    if not shared or not spans:
+        return None
+    start, end = spans[shared[0]]
+    return doc.text[start:end], start, end
+
+
+def assemble(doc: Document, extractor: str = "annotation") -> tuple[PublicationRecord, list[Skip]]:
+    """A publication record from a document whose mentions and relations are already set."""
+    doc.check_offsets()
+    skips: list[Skip] = []
+    mentions = tuple((eid, m) for m in doc.mentions for eid in m.entity_ids)
+    types = _entity_types(doc)
+    spans = list(sentence_spans(doc.text)) if doc.relations else []
+    evidence: list[Evidence] = []
+    for rel in doc.relations:
+        if rel.id1 not in types or rel.id2 not in types:
+            missing = rel.id1 if rel.id1 not in types else rel.id2
+            skips.append(Skip(doc.pmid, "relation entity not mentioned", f"{rel.type} {missing}"))
+            continue
+        if rel.id1 == rel.id2:
+            skips.append(Skip(doc.pmid, "relation of an entity to itself", rel.id1))
+            continue
+        try:
+            resolved = resolve_predicate(rel.type, types[rel.id1], types[rel.id2])
+        except SchemaError as exc:
+            skips.append(Skip(doc.pmid, "relation outside the schema", exc.message))
+            continue
+        subject, obj = (rel.id2, rel.id1) if resolved.swap else (rel.id1, rel.id2)
+        if resolved.predicate.symmetric and obj < subject:
+            subject, obj = obj, subject
+        found = _evidence_sentence(doc, spans, rel.id1, rel.id2)
+        sentence, start, end = found if found else (None, None, None)
+        evidence.append(
+            Evidence(
+                relation=Relation(subject, resolved.predicate.curie, obj),
+                pmid=doc.pmid,
+                relation_type=rel.type,
+                sentence=sentence,
+                start=start,
+                end=end,
+                score=1.0,
+                extractor=extractor,
+                novel=rel.novel,
+            )
+        )
+    fingerprint = stable_hash(
+        ASSEMBLY_VERSION,
+        doc.title,
+        doc.abstract,
+        doc.journal,
+        doc.pub_date,
+        doc.version,
+        ",".join(doc.mesh_terms),
+        *(f"{eid}@{m.start}-{m.end}:{m.type.value}:{m.source}" for eid, m in mentions),
+        *(f"{e.key}:{e.relation_type.value}:{e.novel}:{e.score}" for e in evidence),
+        length=32,
+    )
+    record = PublicationRecord(doc, fingerprint, mentions, tuple(evidence))
+    return record, skips
+
+
+def entities_of(record: PublicationRecord) -> dict[str, Entity]:
+    """Entities named in a record: the most frequent mention text is the name."""
+    texts: dict[str, Counter[str]] = {}
+    types: dict[str, EntityType] = {}
+    for eid, m in record.mentions:
+        texts.setdefault(eid, Counter())[m.text] += 1
+        types.setdefault(eid, m.type)
+    return {
+        eid: Entity(
+            id=eid,
+            name=counts.most_common(1)[0][0],
+            type=types[eid],
+            synonyms=tuple(sorted(counts)),
+        )
+        for eid, counts in texts.items()
+    }
+
+
+@dataclass(slots=True)
+class RunReport:
+    """What one ingest run did; printed at the end and returned to callers."""
+
+    read: int = 0
+    deletions: int = 0
+    quarantined: Counter[str] = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)
+    quarantine_file: Path | None = None
+    sink: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def clean(self) -> bool:
+        return not self.quarantined
+
+
+class Quarantine:
+    """Appends rejected records, with where they came from and why, to a JSONL file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.count = 0
+        self._fh = None
+
+    def put(self, kind: str, error: InputError | KGError | Skip) -> None:
+        if self._fh is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._fh = self.path.open("a", encoding="utf-8")
+        if isinstance(error, Skip):
+            row = {
+                "kind": kind,
+                "record": error.pmid,
+                "reason": error.reason,
+                "detail": error.detail,
+            }
+        else:
+            row = {
+                "kind": kind,
+                "source": getattr(error, "source", None),
+                "record": getattr(error, "record", None),
+                "line": getattr(error, "line", None),
+                "reason": getattr(error, "reason", error.message),
+                "hint": error.hint,
+                "raw": getattr(error, "raw", None),
+            }
+        self._fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        self.count += 1
+
+    def close(self) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+
+def require_extraction(use_annotations: bool, extractor: Extractor | None) -> None:
+    """Refuse, before any work, a run that has neither annotations nor a model to use."""
+    if not use_annotations and extractor is None:
+        raise ModelNotInstalledError(
+            "no extraction model is installed, so documents cannot be annotated",
+            hint="pass --use-annotations to load the annotations the input file carries "
+            "(PubTator, BioC, JSONL); trained models arrive with the entity and relation issues",
+        )
+
+
+def records(
+    items: Iterable[Document | DeletedCitation | InputError],
+    report: RunReport,
+    quarantine: Quarantine,
+    *,
+    use_annotations: bool,
+    extractor: Extractor | None = None,
+) -> Iterator[PublicationRecord | DeletedCitation]:
+    """Documents to publication records; bad ones quarantined and counted, never raised."""
+    require_extraction(use_annotations, extractor)
+    for item in items:
+        if isinstance(item, InputError):
+            report.quarantined[item.reason.split(":")[0][:80]] += 1
+            quarantine.put("record", item)
+            log.warning("quarantined: %s", item)
+            continue
+        if isinstance(item, DeletedCitation):
+            report.deletions += 1
+            yield item
+            continue
+        report.read += 1
+        try:
+            if use_annotations:
+                doc, tag = item, "annotation"
+            else:
+                assert extractor is not None
+                doc, tag = extractor(_without_annotations(item)), extractor.name
+            record, skips = assemble(doc, tag)
+        except InputError as exc:
+            report.quarantined[exc.reason.split(":")[0][:80]] += 1
+            quarantine.put("record", exc)
+            log.warning("quarantined: %s", exc)
+            continue
+        for skip in skips:
+            report.skipped[skip.reason] += 1
+            quarantine.put("relation", skip)
+        yield record
+
+
+def _without_annotations(doc: Document) -> Document:
+    return replace(doc, mentions=(), relations=())
+
+
+def batches(
+    items: Iterable[PublicationRecord | DeletedCitation], size: int
+) -> Iterator[GraphBatch]:
+    """Group records into batches of ``size`` publications; a PMID appears once per batch.
+
+    When the same PMID comes again in one batch (a revised record in an update file), the
+    batch is closed first so that the later version is written after the earlier one.
+    """
+    batch = GraphBatch()
+    seen: set[str] = set()
+    for item in items:
+        pmid = item.document.pmid if isinstance(item, PublicationRecord) else item.pmid
+        if pmid in seen or len(batch) >= size:
+            yield batch
+            batch, seen = GraphBatch(), set()
+        seen.add(pmid)
+        if isinstance(item, DeletedCitation):
+            batch.deletions.append(item)
+        else:
+            batch.publications.append(item)
+            for eid, entity in entities_of(item).items():
+                known = batch.entities.get(eid)
+                if known is not None:
+                    synonyms = tuple(sorted(set(known.synonyms) | set(entity.synonyms)))
+                    entity = replace(known, synonyms=synonyms)
+                batch.entities[eid] = entity
+    if len(batch):
+        yield batch
+
+
+def ingest(
+    items: Iterable[Document | DeletedCitation | InputError],
+    sink: Sink,
+    *,
+    quarantine_path: Path,
+    batch_size: int,
+    use_annotations: bool,
+    extractor: Extractor | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> RunReport:
+    """Read, assemble, batch and write; one transaction per batch. Returns the run report.
+
+    The sink is opened (constraints first) before the first document is read, so a
+    misconfigured target fails before any work is done.
+    """
+    require_extraction(use_annotations, extractor)
+    report = RunReport(quarantine_file=quarantine_path)
+    quarantine = Quarantine(quarantine_path)
+    written = WriteReport()
+    sink.open()
+    try:
+        stream = records(
+            items, report, quarantine, use_annotations=use_annotations, extractor=extractor
+        )
+        for batch in batches(stream, batch_size):
+            written.add(sink.write(batch))
+            if progress is not None:
+                progress(len(batch))
+    finally:
+        quarantine.close()
+        sink.close()
+        report.sink = {
+            "publications_written": written.written,
+            "publications_unchanged": written.unchanged,
+            "publications_deleted": written.deleted,
+            "batches": written.batches,
+            **dict(sorted(written.counters.items())),
+        }
+    if not quarantine.count:
+        report.quarantine_file = None
+    return report
