@@ -31,7 +31,7 @@ from kg.schema import BIOLINK_CATEGORY, PREDICATES, EntityType, predicate_by_cur
 from loaders.base import WriteReport
 
 if TYPE_CHECKING:
-    from neo4j import Driver, ManagedTransaction
+    from neo4j import Driver, Transaction
 
     from kg.config import Settings
 
@@ -278,8 +278,14 @@ class Neo4jSink:
         what = f"batch {self._batch_no} (PMIDs {pmids[0]} .. {pmids[-1]})" if pmids else "batch"
 
         def attempt() -> WriteReport:
-            with self.driver.session(database=self.database) as session:
-                return session.execute_write(_write_batch, batch)
+            # An explicit transaction: this loop, not the driver, owns the retry policy.
+            with (
+                self.driver.session(database=self.database) as session,
+                session.begin_transaction() as tx,
+            ):
+                report = _write_batch(tx, batch)
+                tx.commit()
+                return report
 
         report = self._run_with_retries(what, attempt)
         report.batches = 1
@@ -311,7 +317,7 @@ class Neo4jSink:
         raise AssertionError("unreachable")
 
 
-def _write_batch(tx: ManagedTransaction, batch: GraphBatch) -> WriteReport:
+def _write_batch(tx: Transaction, batch: GraphBatch) -> WriteReport:
     """The whole batch in one transaction. Safe to retry: it reads the state it depends on."""
     counters: Counter[str] = Counter()
 
