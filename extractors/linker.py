@@ -1,0 +1,538 @@
+"""Linking mention texts to identifiers with the lexicon built by :mod:`extractors.vocab`.
+
+:meth:`Linker.link` tries, in order, and stops at the first step that finds something:
+
+1. variants: an rs-id in the text (``DBSNP:rs123``), a name the training corpora linked, or an
+   HGVS-like string rewritten in tmVar's normalized form (``tmVar:c|SUB|C|677|T``);
+2. the long form, when the mention is a short form defined in the same document
+   (Schwartz–Hearst, :mod:`extractors.abbreviations`), looked up exactly;
+3. the mention text, looked up exactly (after :func:`~extractors.vocab.normalize_name`);
+4. fuzzy candidates: names sharing character 3-grams with the long form, then with the
+   mention, with Jaccard similarity at least ``fuzzy_threshold``.
+
+Candidates of the requested type only. Ranking: genes of the preferred species first (the
+species the context names most, human on ties and by default), then the prior (how often the
+training corpora linked this name to this entity), then the kind of name (preferred name or
+symbol > synonym > previous symbol) and its source (MeSH > CTD > MONDO; HGNC > gene_info).
+An empty list means unlinked: the caller gives the mention a provisional key.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import sqlite3
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from extractors.abbreviations import Abbreviation, abbreviation_map, expand, find_abbreviations
+from extractors.vocab import (
+    COMMON_SPECIES_NAMES,
+    LEXICON_FORMAT,
+    SYNONYM_SEP,
+    char_grams,
+    decode_postings,
+    normalize_name,
+)
+from kg.errors import ConfigError
+from kg.model import Document, Entity
+from kg.schema import EntityType
+
+LEXICON_FILE = "lexicon.sqlite"
+HUMAN = 9606
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One identifier a mention may name, with why it was proposed."""
+
+    curie: str
+    type: EntityType
+    #: The entity's preferred name.
+    name: str
+    #: Similarity of the matched name to the mention: 1.0 for exact matches.
+    score: float
+    #: Share of the training corpora's annotations of this name that chose this entity.
+    prior: float
+    #: ``exact``, ``abbreviation``, ``fuzzy``, ``rsid``, ``hgvs`` or ``corpus``.
+    method: str
+    #: The source that names the entity (``mesh``, ``hgnc``, ``corpus``...).
+    source: str
+    taxon: int | None = None
+    #: The normalized name that matched.
+    matched: str = ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Variants
+# ---------------------------------------------------------------------------------------------
+
+_RSID = re.compile(r"^\s*rs\s?#?:?\s?(\d+)\s*$", re.IGNORECASE)
+_AA3 = {
+    "ala": "A", "arg": "R", "asn": "N", "asp": "D", "cys": "C", "gln": "Q", "glu": "E",
+    "gly": "G", "his": "H", "ile": "I", "leu": "L", "lys": "K", "met": "M", "phe": "F",
+    "pro": "P", "ser": "S", "thr": "T", "trp": "W", "tyr": "Y", "val": "V", "ter": "X",
+    "stop": "X", "sec": "U",
+}  # fmt: skip
+_AA = r"(?:[ACDEFGHIKLMNPQRSTVWYX*]|(?:" + "|".join(k.title() for k in _AA3 if k != "stop") + "))"
+_POS = r"(?:IVS\d+\s?)?[-+*]?\d+(?:[-+_]\d+)*(?:[-+_]\d+)?"
+_HGVS: list[tuple[re.Pattern[str], str]] = [
+    # c.677C>T, 677C>T, -3170G>A, IVS8-2A>G
+    (re.compile(rf"^(?:[cgmnr]\.)?({_POS})([ACGTU])\s?>\s?([ACGTU])$", re.I), "c_sub"),
+    # G1691A (DNA letters only, upper case)
+    (re.compile(r"^([ACGT])(\d+)([ACGT])$"), "c_sub_compact"),
+    # p.Leu307Arg, p.R229G, R215W, E873stop, E873X, Q31*
+    (re.compile(rf"^(?:p\.)?\(?({_AA})(\d+)({_AA}|stop)\)?$", re.I), "p_sub"),
+    # p.Ser119fsX, S119fs, p.Ser119fs*12
+    (re.compile(rf"^(?:p\.)?({_AA})(\d+)fs", re.I), "p_fs"),
+    # F508del, p.Phe508del, delF508
+    (re.compile(rf"^(?:p\.)?({_AA})(\d+)del$", re.I), "p_del"),
+    (re.compile(rf"^del({_AA})(\d+)$", re.I), "p_del"),
+    # 157delMTTTVP (protein letters after a position: upper case, not DNA letters only)
+    (re.compile(r"^(\d+)del([ACDEFGHIKLMNPQRSTVWY]*[DEFHIKLMNPQRSVWY][A-Z]*)$"), "p_del_seq"),
+    # c.1195delC, 657del5, c.1181_1186+20del26, 2238-9del AG
+    (re.compile(rf"^(?:[cg]\.)?({_POS})\s?del\s?([ACGT]*|\d*)$", re.I), "c_del"),
+    # c.118_119insA
+    (re.compile(rf"^(?:[cg]\.)?({_POS})\s?ins\s?([ACGT]+|\d+)$", re.I), "c_ins"),
+    # c.123dupA
+    (re.compile(rf"^(?:[cg]\.)?({_POS})\s?dup\s?([ACGT]*|\d*)$", re.I), "c_dup"),
+]
+
+
+def _aa(code: str) -> str:
+    code = code.strip("*") or "X"
+    if code.lower() in _AA3:
+        return _AA3[code.lower()]
+    return "X" if code == "*" else code.upper()
+
+
+def _position(pos: str) -> str:
+    return re.sub(r"\s+", "", pos)
+
+
+def normalize_variant(text: str) -> str | None:
+    """An HGVS-like mention in tmVar's normalized form (``c|SUB|C|677|T``), or None.
+
+    Covers the simple, common notations: DNA and protein substitutions (one- or three-letter
+    amino acids, ``stop``/``X``/``*``), deletions, insertions, duplications, frameshifts.
+    Free-text descriptions ("thymidine to cytosine at position 28") are left to the corpora.
+    """
+    s = text.strip()
+    for pattern, kind in _HGVS:
+        m = pattern.match(s)
+        if not m:
+            continue
+        g = m.groups()
+        if kind == "c_sub":
+            return f"c|SUB|{g[1].upper()}|{_position(g[0])}|{g[2].upper()}"
+        if kind == "c_sub_compact":
+            return f"c|SUB|{g[0]}|{g[1]}|{g[2]}"
+        if kind == "p_sub":
+            return f"p|SUB|{_aa(g[0])}|{g[1]}|{_aa(g[2]) if g[2].lower() != 'stop' else 'X'}"
+        if kind == "p_fs":
+            return f"p|FS|{_aa(g[0])}|{g[1]}||"
+        if kind == "p_del":
+            aa, pos = (g[0], g[1]) if not g[0].isdigit() else (g[1], g[0])
+            return f"p|DEL|{pos}|{_aa(aa)}"
+        if kind == "p_del_seq":
+            return f"p|DEL|{g[0]}|{g[1]}"
+        if kind in ("c_del", "c_ins", "c_dup"):
+            op = {"c_del": "DEL", "c_ins": "INS", "c_dup": "DUP"}[kind]
+            return f"c|{op}|{_position(g[0])}|{g[1].upper()}"
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Species in context
+# ---------------------------------------------------------------------------------------------
+
+#: Words that name a species in running text -> taxon (from the lexicon's common names, plus
+#: adjectives and genus names authors use for the model organisms).
+SPECIES_CUES: dict[str, int] = {
+    **{
+        name.lower(): tax
+        for tax, names in COMMON_SPECIES_NAMES.items()
+        for name in names
+        if tax not in (11676, 12721, 562)
+    },
+    "drosophila": 7227,
+    "melanogaster": 7227,
+    "elegans": 6239,
+    "cerevisiae": 4932,
+    "arabidopsis": 3702,
+    "xenopus": 8355,
+    "danio": 7955,
+    "rattus": 10116,
+    "musculus": 10090,
+    "sapiens": HUMAN,
+}
+_CUE_RE = re.compile(
+    r"\b(" + "|".join(sorted((re.escape(c) for c in SPECIES_CUES), key=len, reverse=True)) + r")\b",
+    re.IGNORECASE,
+)
+
+
+def species_in_context(context: str | None) -> list[int]:
+    """Taxa the text names, most mentioned first; human first on ties and when none is named.
+
+    "Species-aware, kept simple": counts cue words (human/patients, mouse/mice/murine, rat,
+    zebrafish, Drosophila, ...). Human is always in the list, last if the text never names it.
+    """
+    if not context:
+        return [HUMAN]
+    counts: Counter[int] = Counter(
+        SPECIES_CUES[m.group(1).lower()] for m in _CUE_RE.finditer(context)
+    )
+    order = sorted(counts, key=lambda t: (-counts[t], t != HUMAN, t))
+    if HUMAN not in order:
+        order.append(HUMAN)
+    return order
+
+
+# ---------------------------------------------------------------------------------------------
+# The linker
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Row:
+    eid: int
+    curie: str
+    name: str
+    taxon: int | None
+    source: str
+    rank: int
+    count: int
+
+
+class Linker:
+    """Links mention texts to CURIEs with a lexicon file (opened once, read-only).
+
+    Exact lookups are answered from SQLite's B-tree behind an LRU cache (microseconds); the
+    fuzzy index is read on demand, so loading costs nothing but opening the file.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        fuzzy_threshold: float = 0.6,
+        max_candidates: int = 5,
+        cache_size: int = 200_000,
+    ) -> None:
+        if not path.is_file():
+            raise ConfigError(
+                f"no lexicon at {path}", hint="build it with `kg vocab build` (see kg vocab -h)"
+            )
+        self.path = path
+        self.fuzzy_threshold = fuzzy_threshold
+        self.max_candidates = max_candidates
+        self._con = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        try:
+            self.meta = dict(self._con.execute("SELECT key, value FROM meta").fetchall())
+        except sqlite3.DatabaseError as exc:
+            raise ConfigError(
+                f"{path} is not a lexicon ({exc})", hint="rebuild it with `kg vocab build`"
+            ) from exc
+        if self.meta.get("format") != str(LEXICON_FORMAT):
+            raise ConfigError(
+                f"{path} has lexicon format {self.meta.get('format')}, this code reads "
+                f"{LEXICON_FORMAT}",
+                hint="rebuild it with `kg vocab build`",
+            )
+        self._lookup = lru_cache(maxsize=cache_size)(self._lookup_uncached)
+        self._fuzzy = lru_cache(maxsize=20_000)(self._fuzzy_uncached)
+        self._abbreviations = lru_cache(maxsize=64)(self._abbreviations_uncached)
+
+    def close(self) -> None:
+        self._con.close()
+
+    def __enter__(self) -> Linker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- public API ---------------------------------------------------------------------------
+
+    def link(
+        self,
+        mention_text: str,
+        etype: EntityType,
+        context: str | None = None,
+        abbreviations: Mapping[str, str] | Sequence[Abbreviation] | None = None,
+        *,
+        species: Sequence[int] | None = None,
+    ) -> list[Candidate]:
+        """Candidates for a mention of type ``etype``, best first; [] when unlinked.
+
+        ``context`` is the document text (for abbreviations and species); ``abbreviations``
+        are the document's definitions when the caller already found them (else they are
+        found in ``context``); ``species`` overrides the taxa read from the context.
+        """
+        text = mention_text.strip()
+        if not text:
+            return []
+        if abbreviations is None:
+            abbreviations = self._abbreviations(context) if context else {}
+        taxa = tuple(species) if species else tuple(species_in_context(context))
+        if etype is EntityType.VARIANT:
+            return self._link_variant(text)
+        long = expand(text, abbreviations) if abbreviations else None
+        if long:
+            found = self._exact(long, etype, taxa, "abbreviation")
+            if found:
+                return found
+        found = self._exact(text, etype, taxa, "exact")
+        if found:
+            return found
+        for query in (long, text) if long else (text,):
+            found = self._fuzzy_candidates(query, etype, taxa)
+            if found:
+                return found
+        return []
+
+    def exact(self, text: str, etype: EntityType) -> list[Candidate]:
+        """Exact (normalized) matches of ``text`` only, human genes first."""
+        return self._exact(text, etype, (HUMAN,), "exact")
+
+    def entity(self, curie: str, etype: EntityType | None = None) -> Entity | None:
+        """The lexicon's entity for a CURIE (preferred name and synonyms), if it has one."""
+        sql = "SELECT type, name, synonyms FROM entities WHERE curie = ?"
+        args: tuple[str, ...] = (curie,)
+        if etype is not None:
+            sql += " AND type = ?"
+            args = (curie, etype.value)
+        row = self._con.execute(sql, args).fetchone()
+        if row is None:
+            return None
+        synonyms = tuple(s for s in row[2].split(SYNONYM_SEP) if s)
+        return Entity(curie, row[1], EntityType(row[0]), synonyms)
+
+    def xrefs(self, curie: str) -> list[str]:
+        """Cross-references of a CURIE (OMIM <-> MeSH, MONDO, HGNC), both directions."""
+        rows = self._con.execute(
+            "SELECT xref FROM xrefs WHERE curie = ? UNION SELECT curie FROM xrefs WHERE xref = ?",
+            (curie, curie),
+        ).fetchall()
+        return sorted(r[0] for r in rows)
+
+    def info(self) -> dict[str, object]:
+        """What the lexicon holds: entities per type and source, names, build metadata."""
+        con = self._con
+        return {
+            "path": str(self.path),
+            "size_bytes": self.path.stat().st_size,
+            "meta": self.meta,
+            "entities": dict(
+                con.execute("SELECT type, count(*) FROM entities GROUP BY type").fetchall()
+            ),
+            "entities_by_source": dict(
+                con.execute("SELECT source, count(*) FROM entities GROUP BY source").fetchall()
+            ),
+            "names": con.execute("SELECT count(*) FROM names").fetchone()[0],
+            "corpus_names": con.execute("SELECT count(*) FROM names WHERE count > 0").fetchone()[0],
+            "fuzzy_names": con.execute("SELECT count(*) FROM fuzzy").fetchone()[0],
+        }
+
+    # -- steps -------------------------------------------------------------------------------
+
+    def _abbreviations_uncached(self, context: str) -> dict[str, str]:
+        return abbreviation_map(find_abbreviations(context))
+
+    def _lookup_uncached(self, norm: str, etype: EntityType) -> tuple[_Row, ...]:
+        rows = self._con.execute(
+            "SELECT e.eid, e.curie, e.name, e.taxon, e.source, n.rank, n.count "
+            "FROM names n JOIN entities e ON e.eid = n.eid WHERE n.norm = ? AND e.type = ?",
+            (norm, etype.value),
+        ).fetchall()
+        return tuple(_Row(*r) for r in rows)
+
+    def _rank(
+        self, rows: Iterable[tuple[_Row, float]], etype: EntityType, taxa: tuple[int, ...]
+    ) -> list[tuple[_Row, float]]:
+        def key(item: tuple[_Row, float]) -> tuple[float, ...]:
+            row, score = item
+            taxon_order = 0.0
+            if etype is EntityType.GENE:
+                taxon_order = taxa.index(row.taxon) if row.taxon in taxa else len(taxa)
+            # Species: long-known taxa (small IDs) win ties between homonyms.
+            tie = float(row.taxon or 0) if etype is EntityType.SPECIES else 0.0
+            return (taxon_order, -score, -row.count, row.rank, tie, len(row.curie))
+
+        return sorted(rows, key=key)
+
+    def _candidates(
+        self, ranked: list[tuple[_Row, float]], etype: EntityType, method: str, matched: str
+    ) -> list[Candidate]:
+        total = sum(row.count for row, _ in ranked)
+        out: list[Candidate] = []
+        seen: set[str] = set()
+        for row, score in ranked:
+            if row.curie in seen:
+                continue
+            seen.add(row.curie)
+            prior = row.count / total if total else 0.0
+            out.append(
+                Candidate(
+                    row.curie, etype, row.name, score, prior, method, row.source, row.taxon, matched
+                )
+            )
+            if len(out) >= self.max_candidates:
+                break
+        return out
+
+    def _exact(
+        self, text: str, etype: EntityType, taxa: tuple[int, ...], method: str
+    ) -> list[Candidate]:
+        norm = normalize_name(text)
+        rows = self._lookup(norm, etype)
+        if not rows:
+            return []
+        ranked = self._rank(((r, 1.0) for r in rows), etype, taxa)
+        return self._candidates(ranked, etype, method, norm)
+
+    def _fuzzy_candidates(
+        self, text: str, etype: EntityType, taxa: tuple[int, ...]
+    ) -> list[Candidate]:
+        norm = normalize_name(text)
+        matches = self._fuzzy(norm, etype)
+        if not matches:
+            return []
+        rows = [(row, score) for match, score in matches for row in self._lookup(match, etype)]
+        ranked = self._rank(rows, etype, taxa)
+        # Similarity first for fuzzy matches, species preference within equal similarity.
+        ranked.sort(key=lambda item: -round(item[1], 6))
+        return self._candidates(ranked, etype, "fuzzy", ranked[0][0].name if ranked else "")
+
+    def _fuzzy_uncached(self, norm: str, etype: EntityType) -> tuple[tuple[str, float], ...]:
+        """Indexed names whose 3-gram Jaccard similarity to ``norm`` reaches the threshold.
+
+        Prefix filtering: a name reaching Jaccard ``t`` shares at least ``ceil(t * |Q|)`` of
+        the query's ``|Q|`` grams, so it appears in at least one list once the
+        ``ceil(t * |Q|) - 1`` longest posting lists are left out; the candidates of the
+        shorter lists are then scored exactly.
+        """
+        if len(norm) < 3:
+            return ()
+        grams = char_grams(norm)
+        t = self.fuzzy_threshold
+        placeholders = ",".join("?" * len(grams))
+        blobs = self._con.execute(
+            f"SELECT gram, fids FROM grams WHERE type = ? AND gram IN ({placeholders})",
+            (etype.value, *grams),
+        ).fetchall()
+        need = math.ceil(t * len(grams))
+        if len(blobs) < need:
+            return ()
+        blobs.sort(key=lambda gb: len(gb[1]))
+        probe = blobs[: len(blobs) - (need - 1)]
+        hits: Counter[int] = Counter()
+        for _, blob in probe:
+            hits.update(decode_postings(blob))
+        if not hits:
+            return ()
+        # The best-sharing candidates first; a cap keeps pathological queries bounded.
+        fids = [fid for fid, _ in hits.most_common(2000)]
+        found: list[tuple[str, float]] = []
+        for start in range(0, len(fids), 500):
+            chunk = fids[start : start + 500]
+            rows = self._con.execute(
+                f"SELECT norm FROM fuzzy WHERE fid IN ({','.join('?' * len(chunk))})", chunk
+            ).fetchall()
+            for (name,) in rows:
+                other = char_grams(name)
+                shared = len(grams & other)
+                score = shared / (len(grams) + len(other) - shared)
+                if score >= t:
+                    found.append((name, score))
+        found.sort(key=lambda ns: (-ns[1], ns[0]))
+        return tuple(found[:10])
+
+    def _link_variant(self, text: str) -> list[Candidate]:
+        m = _RSID.match(text)
+        if m:
+            curie = f"DBSNP:rs{m.group(1)}"
+            return [Candidate(curie, EntityType.VARIANT, text, 1.0, 0.0, "rsid", "text")]
+        known = self._exact(text, EntityType.VARIANT, (HUMAN,), "corpus")
+        if known:
+            return known
+        form = normalize_variant(text)
+        if form:
+            curie = f"tmVar:{form}"
+            return [Candidate(curie, EntityType.VARIANT, text, 1.0, 0.0, "hgvs", "text")]
+        return []
+
+
+def default_lexicon_path(data_dir: Path) -> Path:
+    return data_dir / "lexicon" / LEXICON_FILE
+
+
+# ---------------------------------------------------------------------------------------------
+# Evaluation with gold mentions (isolates normalization from recognition)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class TypeScores:
+    mentions: int = 0
+    correct: int = 0
+    linked: int = 0
+    gold_concepts: set[tuple[str, str]] = field(default_factory=set)
+    predicted_concepts: set[tuple[str, str]] = field(default_factory=set)
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.mentions if self.mentions else 0.0
+
+    def prf(self) -> tuple[float, float, float]:
+        tp = len(self.gold_concepts & self.predicted_concepts)
+        p = tp / len(self.predicted_concepts) if self.predicted_concepts else 0.0
+        r = tp / len(self.gold_concepts) if self.gold_concepts else 0.0
+        f = 2 * p * r / (p + r) if p + r else 0.0
+        return p, r, f
+
+
+def evaluate_gold_mentions(
+    linker: Linker, documents: Iterable[Document], types: Iterable[EntityType] | None = None
+) -> dict[EntityType, TypeScores]:
+    """Top-1 accuracy per type over gold mentions with a gold ID, and document-level concept
+    P/R/F1 per type: the set of (PMID, ID) predicted vs gold, a prediction counted only when
+    the linker returns something. A mention is correct when its top candidate is one of its
+    gold IDs (composite mentions have several)."""
+    wanted = set(types) if types is not None else set(EntityType)
+    scores: dict[EntityType, TypeScores] = {}
+    for doc in documents:
+        context = doc.text
+        abbreviations = abbreviation_map(find_abbreviations(context))
+        for m in doc.mentions:
+            if m.type not in wanted or not m.ids:
+                continue
+            s = scores.setdefault(m.type, TypeScores())
+            s.mentions += 1
+            s.gold_concepts.update((doc.pmid, i) for i in m.ids)
+            found = linker.link(m.text, m.type, context, abbreviations)
+            if found:
+                s.linked += 1
+                s.predicted_concepts.add((doc.pmid, found[0].curie))
+                if found[0].curie in m.ids:
+                    s.correct += 1
+    return scores
+
+
+def format_scores(scores: Mapping[EntityType, TypeScores]) -> str:
+    lines = [f"{'type':<10} {'mentions':>8} {'linked':>7} {'top1 acc':>9} {'doc P':>7} "
+             f"{'doc R':>7} {'doc F1':>7}"]  # fmt: skip
+    for etype in EntityType:
+        s = scores.get(etype)
+        if s is None:
+            continue
+        p, r, f = s.prf()
+        lines.append(
+            f"{etype.value:<10} {s.mentions:>8} {s.linked:>7} {100 * s.accuracy:>9.1f} "
+            f"{100 * p:>7.1f} {100 * r:>7.1f} {100 * f:>7.1f}"
+        )
+    return "\n".join(lines)
