@@ -192,6 +192,10 @@ def species_in_context(context: str | None) -> list[int]:
     return order
 
 
+def _species_tuple(context: str | None) -> tuple[int, ...]:
+    return tuple(species_in_context(context))
+
+
 # ---------------------------------------------------------------------------------------------
 # The linker
 # ---------------------------------------------------------------------------------------------
@@ -246,6 +250,7 @@ class Linker:
         self._lookup = lru_cache(maxsize=cache_size)(self._lookup_uncached)
         self._fuzzy = lru_cache(maxsize=20_000)(self._fuzzy_uncached)
         self._abbreviations = lru_cache(maxsize=64)(self._abbreviations_uncached)
+        self._species = lru_cache(maxsize=64)(_species_tuple)
 
     def close(self) -> None:
         self._con.close()
@@ -278,7 +283,7 @@ class Linker:
             return []
         if abbreviations is None:
             abbreviations = self._abbreviations(context) if context else {}
-        taxa = tuple(species) if species else tuple(species_in_context(context))
+        taxa = tuple(species) if species else self._species(context)
         if etype is EntityType.VARIANT:
             return self._link_variant(text)
         long = expand(text, abbreviations) if abbreviations else None

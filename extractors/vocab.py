@@ -43,7 +43,7 @@ from kg.schema import EntityType, parse_entity_type
 
 #: Bumped whenever the file layout or :func:`normalize_name` changes: a linker refuses a
 #: lexicon built with another version (it would look names up under different keys).
-LEXICON_FORMAT = 1
+LEXICON_FORMAT = 2
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
@@ -107,6 +107,16 @@ _ROMAN = {
 _KEEP_S = ("ss", "us", "is")
 
 
+#: British spellings to American ones, inside tokens ("anaemia", "haemorrhage", "oedema",
+#: "oesophageal", "tumour", "leukaemia"): MeSH spells the American way.
+_BRITISH = re.compile(r"aem|oedem|oesoph|(?<=\w{3})our$")
+_AMERICAN = {"aem": "em", "oedem": "edem", "oesoph": "esoph", "our": "or"}
+
+
+def _american(token: str) -> str:
+    return _BRITISH.sub(lambda m: _AMERICAN[m.group()], token)
+
+
 def _singular(token: str) -> str:
     if len(token) < 5 or not token.isalpha():
         return token
@@ -125,7 +135,8 @@ def normalize_name(text: str) -> str:
     3. Possessive "'s" dropped ("Alzheimer's" -> "Alzheimer").
     4. Split into runs of letters and digits: hyphens, spaces, brackets, commas and all other
        punctuation only separate tokens ("IL-2", "IL 2" and "IL2" meet).
-    5. Roman numerals ii..xii to digits ("type II" -> "type 2").
+    5. Roman numerals ii..xii to digits ("type II" -> "type 2"); British spellings to
+       American ("anaemia" -> "anemia", "oedema", "oesophagus", "tumour" -> "tumor").
     6. Simple plurals: tokens of 5+ letters lose "ies" -> "y" or a final "s" (not "ss", "us",
        "is": "diseases" -> "disease", "therapies" -> "therapy", "psoriasis" stays).
     7. Tokens joined without separator ("beta blocker" = "beta-blocker" = "betablocker").
@@ -136,7 +147,7 @@ def normalize_name(text: str) -> str:
     folded = unicodedata.normalize("NFKC", text).casefold()
     folded = _GREEK_RE.sub(lambda m: f" {_GREEK[m.group()]} ", folded)
     folded = _POSSESSIVE.sub("", folded)
-    tokens = [_singular(_ROMAN.get(t, t)) for t in _TOKEN.findall(folded)]
+    tokens = [_american(_singular(_ROMAN.get(t, t))) for t in _TOKEN.findall(folded)]
     key = "".join(tokens)
     return key if key else folded.strip()
 

@@ -1,0 +1,200 @@
+"""The linker over a lexicon built from the tiny fixtures."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from extractors.linker import (
+    Linker,
+    evaluate_gold_mentions,
+    normalize_variant,
+    species_in_context,
+)
+from extractors.vocab import build_lexicon
+from kg.errors import ConfigError
+from kg.model import Document, Mention
+from kg.schema import EntityType
+from tests.test_vocab import fixture_sources
+
+C, D, G, S, V, CL = (
+    EntityType.CHEMICAL,
+    EntityType.DISEASE,
+    EntityType.GENE,
+    EntityType.SPECIES,
+    EntityType.VARIANT,
+    EntityType.CELL_LINE,
+)
+
+
+@pytest.fixture(scope="module")
+def linker(tmp_path_factory: pytest.TempPathFactory) -> Linker:
+    out = tmp_path_factory.mktemp("lexicon") / "lexicon.sqlite"
+    build_lexicon(fixture_sources(), out)
+    return Linker(out)
+
+
+def top(found: list) -> str | None:
+    return found[0].curie if found else None
+
+
+def test_exact(linker: Linker) -> None:
+    found = linker.link("Cisplatin", C)
+    assert top(found) == "MESH:D002945"
+    assert (found[0].method, found[0].score, found[0].name) == ("exact", 1.0, "Cisplatin")
+    assert top(linker.link("cis-diamminedichloroplatinum", C)) == "MESH:D002945"
+    assert top(linker.link("type II diabetes mellitus", D)) == "MESH:D003924"
+    assert top(linker.link("anaemias", D)) == "MESH:D000740"
+
+
+def test_type_filter(linker: Linker) -> None:
+    assert linker.link("cisplatin", D) == []
+    assert linker.link("multiple sclerosis", C) == []
+    assert top(linker.link("multiple sclerosis", D)) == "MESH:D009103"
+
+
+def test_unlinked_is_empty(linker: Linker) -> None:
+    assert linker.link("zorblaxine", C) == []
+    assert linker.link("   ", C) == []
+
+
+def test_abbreviation_from_context(linker: Linker) -> None:
+    context = (
+        "Patients received platinum diamminodichloride (PDD) weekly. "
+        "PDD caused nausea in patients with multiple sclerosis (MS)."
+    )
+    found = linker.link("PDD", C, context)
+    assert top(found) == "MESH:D002945" and found[0].method == "abbreviation"
+    assert top(linker.link("MS", D, context)) == "MESH:D009103"
+    # without its definition, "PDD" names nothing here
+    assert linker.link("PDD", C) == []
+    # definitions passed by the caller are used as given
+    assert top(linker.link("PDD", C, abbreviations={"PDD": "Platinol"})) == "MESH:D002945"
+    # a mention that is its own name in the training corpora ("CDDP") needs no definition
+    assert top(linker.link("CDDP", C)) == "MESH:D002945"
+
+
+def test_fuzzy(linker: Linker) -> None:
+    found = linker.link("cis-diaminedichloroplatinum", C)  # one "m" missing
+    assert top(found) == "MESH:D002945"
+    assert found[0].method == "fuzzy" and 0.6 <= found[0].score < 1.0
+    # far from any name: nothing
+    assert linker.link("dichloromethane", C) == []
+
+
+def test_fuzzy_threshold_can_refuse(linker: Linker) -> None:
+    strict = Linker(linker.path, fuzzy_threshold=0.95)
+    assert strict.link("cis-diaminedichloroplatinum", C) == []
+
+
+def test_species_aware_genes(linker: Linker) -> None:
+    assert top(linker.link("p53", G)) == "NCBIGene:7157"
+    assert top(linker.link("p53", G, "Expression of p53 in patients.")) == "NCBIGene:7157"
+    in_mice = "p53-null mice developed tumors; murine p53 was mutated."
+    assert top(linker.link("p53", G, in_mice)) == "NCBIGene:22059"
+    assert top(linker.link("p53", G, species=[10116])) == "NCBIGene:24842"
+    # human is the default, also when other candidates are ranked by prior
+    assert [c.taxon for c in linker.link("p53", G)][:2] == [9606, 10090]
+
+
+def test_species_in_context() -> None:
+    assert species_in_context(None) == [9606]
+    assert species_in_context("Rats and mice; mice again.") == [10090, 10116, 9606]
+    assert species_in_context("mice and patients") == [9606, 10090]
+
+
+def test_prior_from_corpus(linker: Linker) -> None:
+    found = linker.link("MS", D)
+    assert top(found) == "MESH:D009103" and found[0].prior == 1.0
+    assert linker.link("psychosis", D)[0].prior == 1.0
+
+
+def test_species_and_cell_lines(linker: Linker) -> None:
+    assert top(linker.link("E. coli", S)) == "NCBITaxon:562"
+    assert top(linker.link("mice", S)) == "NCBITaxon:10090"
+    assert top(linker.link("patients", S)) == "NCBITaxon:9606"
+    assert top(linker.link("HeLa", CL)) == "cellosaurus:CVCL_0030"
+    assert top(linker.link("NIH3T3", CL)) == "cellosaurus:CVCL_0594"
+
+
+@pytest.mark.parametrize(
+    ("text", "form"),
+    [
+        ("c.677C>T", "c|SUB|C|677|T"),
+        ("677C>T", "c|SUB|C|677|T"),
+        ("-3170G>A", "c|SUB|G|-3170|A"),
+        ("c.357-3C>G", "c|SUB|C|357-3|G"),
+        ("G1691A", "c|SUB|G|1691|A"),
+        ("p.Leu307Arg", "p|SUB|L|307|R"),
+        ("R215W", "p|SUB|R|215|W"),
+        ("p.R229G", "p|SUB|R|229|G"),
+        ("E873stop", "p|SUB|E|873|X"),
+        ("Q31*", "p|SUB|Q|31|X"),
+        ("p.Ser119fsX", "p|FS|S|119||"),
+        ("F508del", "p|DEL|508|F"),
+        ("delF508", "p|DEL|508|F"),
+        ("657del5", "c|DEL|657|5"),
+        ("1195delC", "c|DEL|1195|C"),
+        ("c.1181_1186+20del26", "c|DEL|1181_1186+20|26"),
+        ("c.118_119insA", "c|INS|118_119|A"),
+        ("157delMTTTVP", "p|DEL|157|MTTTVP"),
+    ],
+)
+def test_normalize_variant(text: str, form: str) -> None:
+    assert normalize_variant(text) == form
+
+
+def test_normalize_variant_refuses_prose() -> None:
+    assert normalize_variant("thymidine to cytosine mutation at position 28") is None
+    assert normalize_variant("BRCA1") is None
+
+
+def test_variants(linker: Linker) -> None:
+    found = linker.link("rs1801133", V)
+    assert top(found) == "DBSNP:rs1801133" and found[0].method == "rsid"
+    assert top(linker.link("c.677C>T", V)) == "tmVar:c|SUB|C|677|T"
+    assert linker.link("a deletion somewhere", V) == []
+
+
+def test_entity_and_xrefs(linker: Linker) -> None:
+    ms = linker.entity("MESH:D009103")
+    assert ms is not None and ms.name == "Multiple Sclerosis" and ms.type is D
+    assert "Disseminated Sclerosis" in ms.synonyms
+    assert linker.entity("MESH:D999999") is None
+    assert "OMIM:126200" in linker.xrefs("MESH:D009103")
+    assert "MESH:D009103" in linker.xrefs("OMIM:126200")
+
+
+def test_missing_or_foreign_lexicon(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="kg vocab build"):
+        Linker(tmp_path / "none.sqlite")
+    other = tmp_path / "other.sqlite"
+    con = sqlite3.connect(other)
+    con.execute("CREATE TABLE meta (key TEXT, value TEXT)")
+    con.execute("INSERT INTO meta VALUES ('format', '0')")
+    con.commit()
+    con.close()
+    with pytest.raises(ConfigError, match="format"):
+        Linker(other)
+
+
+def test_evaluate_gold_mentions(linker: Linker) -> None:
+    text = "Cisplatin (CDDP) and zorblaxine in multiple sclerosis"
+    doc = Document(
+        "9",
+        text,
+        mentions=(
+            Mention(0, 9, "Cisplatin", C, ("MESH:D002945",)),
+            Mention(11, 15, "CDDP", C, ("MESH:D002945",)),
+            Mention(21, 31, "zorblaxine", C, ("MESH:C999999",)),
+            Mention(35, 53, "multiple sclerosis", D, ("MESH:D009103",)),
+        ),
+    )
+    scores = evaluate_gold_mentions(linker, [doc])
+    chem = scores[C]
+    assert (chem.mentions, chem.linked, chem.correct) == (3, 2, 2)
+    p, r, f = chem.prf()
+    assert (p, r) == (1.0, 0.5)
+    assert scores[D].accuracy == 1.0
