@@ -80,8 +80,8 @@ _AA3 = {
 _AA = r"(?:[ACDEFGHIKLMNPQRSTVWYX*]|(?:" + "|".join(k.title() for k in _AA3 if k != "stop") + "))"
 _POS = r"(?:IVS\d+\s?)?[-+*]?\d+(?:[-+_]\d+)*(?:[-+_]\d+)?"
 _HGVS: list[tuple[re.Pattern[str], str]] = [
-    # c.677C>T, 677C>T, -3170G>A, IVS8-2A>G
-    (re.compile(rf"^(?:[cgmnr]\.)?({_POS})([ACGTU])\s?>\s?([ACGTU])$", re.I), "c_sub"),
+    # c.677C>T, 677C>T, 677 C>T, c.2406C-->A, -3170G>A, IVS8-2A>G
+    (re.compile(rf"^(?:[cgmnr]\.)?({_POS})\s?([ACGTU])\s?(?:>|-+>)\s?([ACGTU])$", re.I), "c_sub"),
     # G1691A (DNA letters only, upper case)
     (re.compile(r"^([ACGT])(\d+)([ACGT])$"), "c_sub_compact"),
     # p.Leu307Arg, p.R229G, R215W, E873stop, E873X, Q31*
@@ -223,7 +223,7 @@ class Linker:
         self,
         path: Path,
         *,
-        fuzzy_threshold: float = 0.6,
+        fuzzy_threshold: float = 0.7,
         max_candidates: int = 5,
         cache_size: int = 200_000,
     ) -> None:

@@ -124,6 +124,8 @@ def test_species_and_cell_lines(linker: Linker) -> None:
     [
         ("c.677C>T", "c|SUB|C|677|T"),
         ("677C>T", "c|SUB|C|677|T"),
+        ("677 C>T", "c|SUB|C|677|T"),
+        ("c.2406C-->A", "c|SUB|C|2406|A"),
         ("-3170G>A", "c|SUB|G|-3170|A"),
         ("c.357-3C>G", "c|SUB|C|357-3|G"),
         ("G1691A", "c|SUB|G|1691|A"),

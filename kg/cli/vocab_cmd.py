@@ -161,7 +161,7 @@ def info_cmd(ctx: click.Context, lexicon: Path | None, as_json: bool) -> None:
 @click.argument("gold", nargs=-1, required=True, type=_FILE)
 @click.option("--lexicon", type=_FILE, help="Lexicon file [default: the installed one].")
 @click.option("--types", help="Entity types to score, comma-separated [default: all in GOLD].")
-@click.option("--fuzzy-threshold", type=float, default=0.6, show_default=True)
+@click.option("--fuzzy-threshold", type=float, default=0.7, show_default=True)
 @click.pass_context
 def eval_cmd(
     ctx: click.Context,
