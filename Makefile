@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/kg neo4j start
-	$(BIN)/kg ingest examples/demo.pubtator --use-annotations --no-progress
+	$(BIN)/kg ingest examples/demo.jsonl --use-annotations --no-progress
 	$(BIN)/kg cypher "MATCH (e:Entity) RETURN e.type AS type, count(*) AS entities ORDER BY type"
 	$(BIN)/kg cypher "MATCH (c:Chemical)-[r]->(d:Disease) RETURN c.name AS chemical, type(r) AS predicate, d.name AS disease, r.paper_count AS papers, r.pmids AS pmids ORDER BY papers DESC, chemical"
 	$(BIN)/kg cypher "MATCH (v:Evidence {predicate: 'biolink:causes'})-[:FROM]->(p:Publication) RETURN v.subject AS subject, v.object AS object, p.pmid AS pmid, v.sentence AS sentence"

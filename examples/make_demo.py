@@ -1,8 +1,8 @@
-# Writes examples/demo.pubtator (run from the repo root): short abstracts written for this project, offsets computed.
+# Writes examples/demo.jsonl (run from the repo root): short abstracts written for this project, offsets computed.
 import sys
 sys.path.insert(0, ".")
 from tests.helpers import make_doc
-from loaders.files.pubtator import write_pubtator
+from loaders.files.jsonl import write_jsonl
 
 docs = [
     make_doc("90000001", "Cisplatin nephrotoxicity in children treated for osteosarcoma.",
@@ -49,5 +49,5 @@ docs = [
          ("Association", "DBSNP:rs113488022", "MESH:D008545"),
          ("Association", "NCBIGene:4893", "MESH:D008545")], pub_date="2023-09-30"),
 ]
-with open("examples/demo.pubtator", "w") as fh:
-    write_pubtator(docs, fh)
+with open("examples/demo.jsonl", "w") as fh:
+    write_jsonl(docs, fh)

@@ -20,7 +20,7 @@ _UNLINKED = {"", "-", "-1", "none", "null", "n/a"}
 _MESH = re.compile(r"^(?:MESH:)?([CD]\d{6,9})$", re.IGNORECASE)
 _OMIM = re.compile(r"^OMIM[:_](\d+)$", re.IGNORECASE)
 _DIGITS = re.compile(r"^\d+$")
-_TAX_SUFFIX = re.compile(r"\(Tax:\d+\)$")
+_TAX_SUFFIX = re.compile(r"\(tax:\d+\)$", re.IGNORECASE)
 _RSID = re.compile(r"^(?:RS#:|rs)(\d+)$", re.IGNORECASE)
 _CVCL = re.compile(r"^(?:cellosaurus:)?CVCL[_:]([0-9A-Z]{4})$", re.IGNORECASE)
 _CURIE = re.compile(r"^[A-Za-z][\w.-]*:\S+$")
@@ -33,7 +33,7 @@ def _split(raw: str, etype: EntityType) -> list[str]:
         # variant is the first part; '|' belongs to its notation.
         first = raw.split(";")[0]
         return [first]
-    return [p for p in re.split(r"[|,;]", raw)]
+    return re.split(r"[|,;+]", raw)
 
 
 def _one(part: str, etype: EntityType) -> str | None:

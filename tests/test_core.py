@@ -28,6 +28,8 @@ E = EntityType
         ("-1", E.CHEMICAL, ()),
         ("-", E.CHEMICAL, ()),
         ("3569(Tax:10090),12", E.GENE, ("NCBIGene:3569", "NCBIGene:12")),
+        ("24513(tax:10116)", E.GENE, ("NCBIGene:24513",)),
+        ("D004829+D003294", E.DISEASE, ("MESH:D004829", "MESH:D003294")),
         ("9606", E.SPECIES, ("NCBITaxon:9606",)),
         ("rs121913527;Disease:D001;VariantGroup:1", E.VARIANT, ("DBSNP:rs121913527",)),
         ("c|DEL||15;Gene:7157", E.VARIANT, ("tmVar:c|DEL||15",)),

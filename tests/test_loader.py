@@ -15,7 +15,7 @@ from kg.schema import RelationType
 from loaders.neo4j.sink import Neo4jSink
 from tests.helpers import LITHIUM
 
-EXAMPLES = Path(__file__).parents[1] / "examples" / "demo.pubtator"
+EXAMPLES = Path(__file__).parents[1] / "examples" / "demo.jsonl"
 
 COUNTS = """
 CALL { MATCH (n) RETURN count(n) AS nodes }
@@ -126,12 +126,12 @@ def test_edges_aggregate_evidence_one_paper_counted_once(settings, graph, tmp_pa
     assert row["conf"] == pytest.approx(1.0)  # the annotation's 1.0 is that paper's best
     evidence = graph.execute_query(
         "MATCH (v:Evidence {relation_key: $k})-[:FROM]->(p:Publication) "
-        "RETURN v.sentence AS s, p.pmid AS pmid ORDER BY v.start",
+        "RETURN v.sentence AS s, p.pmid AS pmid ORDER BY v.sentence",
         k=rel.key,
     ).records
     assert [(r["s"], r["pmid"]) for r in evidence] == [
-        ("s1", "1001"),
         ("Lithium-induced tremor.", "1001"),
+        ("s1", "1001"),
         ("s2", "1001"),
     ]
 

@@ -17,6 +17,7 @@ from kg.errors import KGError
 COMMAND_MODULES = (
     "kg.cli.neo4j_cmd",
     "kg.cli.graph_cmd",
+    "kg.cli.vocab_cmd",
 )
 
 

@@ -143,8 +143,7 @@ ON CREATE SET r.predicate = row.predicate
 _AGGREGATE = """
 UNWIND $keys AS k
 MATCH ()-[r:{rel_type} {{key: k}}]->()
-CALL {{
-  WITH k
+CALL (k) {{
   OPTIONAL MATCH (ev:Evidence {{relation_key: k}})-[:FROM]->(p:Publication)
   WITH ev, p ORDER BY p.pmid
   RETURN count(ev) AS evidence_count, collect(DISTINCT p.pmid) AS pmids,
@@ -152,8 +151,7 @@ CALL {{
          collect(DISTINCT ev.relation_type) AS relation_types,
          collect(DISTINCT ev.extractor) AS extractors, true IN collect(ev.novel) AS novel
 }}
-CALL {{
-  WITH k
+CALL (k) {{
   OPTIONAL MATCH (ev:Evidence {{relation_key: k}})-[:FROM]->(p:Publication)
   WITH p, max(ev.score) AS paper_score
   RETURN 1.0 - reduce(q = 1.0, s IN collect(paper_score) | q * (1.0 - s)) AS confidence
