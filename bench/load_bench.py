@@ -79,7 +79,10 @@ def synthetic_docs(n_docs: int, pool: int, seed: int = 7):
 
 
 def empty(driver) -> None:
-    driver.execute_query("MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS")
+    with driver.session() as session:  # CALL ... IN TRANSACTIONS needs an implicit transaction
+        session.run(
+            "MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
+        ).consume()
 
 
 def timed_ingest(settings, items, batch_size: int, tmp: Path) -> dict:
