@@ -99,3 +99,39 @@ def test_bad_param_syntax_is_a_usage_error(settings) -> None:
     result = run(settings, "cypher", "RETURN 1", "--param", "novalue")
     assert result.exit_code == 2
     assert "key=value" in result.output
+
+
+def test_pubmed_update_file_revises_and_deletes(settings, graph, tmp_path) -> None:
+    """A real-format update file: versioned records load, DeleteCitation removes a paper."""
+    from kg.model import Document
+    from kg.pipeline import ingest
+    from loaders.neo4j.sink import Neo4jSink
+
+    # 93000010 was loaded earlier; the update file withdraws it.
+    ingest(
+        [Document(pmid="93000010", title="Soon withdrawn.", pub_date="2001")],
+        Neo4jSink(settings),
+        quarantine_path=tmp_path / "q0.jsonl",
+        batch_size=10,
+        use_annotations=True,
+    )
+    update = Path(__file__).parent / "fixtures" / "readers" / "pubmed_update.xml.gz"
+    result = run(
+        settings,
+        "ingest",
+        str(update),
+        "--use-annotations",
+        "--no-progress",
+        "--quarantine",
+        str(tmp_path / "q.jsonl"),
+    )
+    assert result.exit_code == 3, result.output  # the record without a PMID is quarantined
+    assert "publications_deleted: 1" in result.output
+    rows = graph.execute_query(
+        "MATCH (p:Publication) RETURN p.pmid AS pmid, p.version AS v ORDER BY pmid"
+    ).records
+    assert [(r["pmid"], r["v"]) for r in rows] == [
+        ("93000001", 2),
+        ("93000002", 1),
+        ("93000003", 1),
+    ]
