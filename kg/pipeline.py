@@ -32,8 +32,8 @@ from kg.model import (
     stable_hash,
 )
 from kg.schema import EntityType, resolve_predicate
+from kg.sinks import Sink, WriteReport
 from kg.text import sentence_at, sentence_spans
-from loaders.base import Sink, WriteReport
 
 log = logging.getLogger(__name__)
 
@@ -229,11 +229,15 @@ def records(
 ) -> Iterator[PublicationRecord | DeletedCitation]:
     """Documents to publication records; bad ones quarantined and counted, never raised."""
     require_extraction(use_annotations, extractor)
+
+    def reject(error: InputError) -> None:
+        report.quarantined[error.reason.split(":")[0][:80]] += 1
+        quarantine.put("record", error)
+        log.warning("quarantined: %s", error)
+
     for item in items:
         if isinstance(item, InputError):
-            report.quarantined[item.reason.split(":")[0][:80]] += 1
-            quarantine.put("record", item)
-            log.warning("quarantined: %s", item)
+            reject(item)
             continue
         if isinstance(item, DeletedCitation):
             report.deletions += 1
@@ -248,9 +252,7 @@ def records(
                 doc, tag = extractor(_without_annotations(item)), extractor.name
             record, skips = assemble(doc, tag)
         except InputError as exc:
-            report.quarantined[exc.reason.split(":")[0][:80]] += 1
-            quarantine.put("record", exc)
-            log.warning("quarantined: %s", exc)
+            reject(exc)
             continue
         for skip in skips:
             report.skipped[skip.reason] += 1

@@ -28,7 +28,7 @@ from kg.errors import GraphUnavailableError, LoadIncompleteError
 from kg.identifiers import is_provisional
 from kg.model import GraphBatch, PublicationRecord
 from kg.schema import BIOLINK_CATEGORY, PREDICATES, EntityType, predicate_by_curie
-from loaders.base import WriteReport
+from kg.sinks import WriteReport
 
 if TYPE_CHECKING:
     from neo4j import Driver, Transaction
