@@ -53,10 +53,29 @@ class LoadConfig(_Frozen):
     retry_backoff_max_s: float = Field(ge=0)
 
 
+class EutilsConfig(_Frozen):
+    base_url: str
+    tool: str
+    email: str = ""
+    rate_limit: float = Field(ge=0)
+    timeout_s: float = Field(gt=0)
+    max_attempts: int = Field(ge=1)
+    retry_backoff_s: float = Field(ge=0)
+    retry_backoff_max_s: float = Field(ge=0)
+    batch_size: int = Field(ge=1, le=10_000)
+    window_days: int = Field(ge=1)
+
+
+class ScheduleConfig(_Frozen):
+    timezone: str = ""
+
+
 class Settings(_Frozen):
     paths: PathsConfig
     neo4j: Neo4jConfig
     load: LoadConfig
+    eutils: EutilsConfig
+    schedule: ScheduleConfig
 
     def _dir(self, configured: str, xdg: str, fallback: str) -> Path:
         if configured:
@@ -106,6 +125,16 @@ class Settings(_Frozen):
     @property
     def password_file(self) -> Path:
         return self.config_dir / "neo4j-password"
+
+    @property
+    def eutils_url(self) -> str:
+        """E-utilities base URL: ``$KG_EUTILS_URL``, else ``eutils.base_url``."""
+        return os.environ.get("KG_EUTILS_URL") or self.eutils.base_url
+
+    @property
+    def ncbi_api_key(self) -> str:
+        """The NCBI API key, from the environment only (``$NCBI_API_KEY``); empty when unset."""
+        return os.environ.get("NCBI_API_KEY", "")
 
 
 def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
