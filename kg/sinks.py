@@ -23,6 +23,10 @@ class WriteReport:
     unchanged: int = 0
     deleted: int = 0
     batches: int = 0
+    #: Of ``written``, the publications that were not in the target before.
+    added: int = 0
+    #: Asserted edges created, recomputed or removed (distinct relation keys per batch).
+    relations_touched: int = 0
 
     def add(self, other: WriteReport) -> None:
         self.counters.update(other.counters)
@@ -30,6 +34,8 @@ class WriteReport:
         self.unchanged += other.unchanged
         self.deleted += other.deleted
         self.batches += other.batches
+        self.added += other.added
+        self.relations_touched += other.relations_touched
 
 
 class Sink(Protocol):

@@ -399,5 +399,10 @@ def _write_batch(tx: Transaction, batch: GraphBatch) -> WriteReport:
         run(_ORPHANS, ids=sorted(orphans))
 
     return WriteReport(
-        counters=counters, written=len(changed), unchanged=unchanged, deleted=deleted_count
+        counters=counters,
+        written=len(changed),
+        unchanged=unchanged,
+        deleted=deleted_count,
+        added=sum(1 for r in changed if r.document.pmid not in stored),
+        relations_touched=sum(len(keys) for keys in touched.values()),
     )
