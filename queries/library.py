@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from kg.errors import ConfigError, KGError, SchemaError
 from kg.schema import PREDICATES, parse_entity_type, predicate_by_curie
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     import neo4j
 
     from kg.config import Settings
+
+T = TypeVar("T")
 
 #: Schema tokens a query file may use; their text comes from the schema tables only.
 SCHEMA_TOKENS: dict[str, str] = {
@@ -296,15 +298,20 @@ def run_named(
         return session.execute_read(work)
 
 
+def with_driver(settings: Settings, work: Callable[[neo4j.Driver, str], T]) -> T:
+    """Open the configured graph, run ``work(driver, database)``, close the driver."""
+    from loaders.neo4j.connection import open_driver
+
+    driver = open_driver(settings)
+    try:
+        return work(driver, settings.neo4j.database)
+    finally:
+        driver.close()
+
+
 def run_query(
     settings: Settings, name: str, params: dict[str, Any] | None = None
 ) -> tuple[list[str], list[dict[str, Any]]]:
     """The function behind ``kg query NAME``: open the configured graph, run, close."""
-    from loaders.neo4j.connection import open_driver
-
     get_query(name).bind(params or {})  # refuse bad parameters before connecting
-    driver = open_driver(settings)
-    try:
-        return run_named(driver, settings.neo4j.database, name, params)
-    finally:
-        driver.close()
+    return with_driver(settings, lambda driver, db: run_named(driver, db, name, params))

@@ -18,6 +18,13 @@ COMMAND_MODULES = (
     "kg.cli.neo4j_cmd",
     "kg.cli.graph_cmd",
     "kg.cli.vocab_cmd",
+    "kg.cli.pull_cmd",
+    "kg.cli.schedule_cmd",
+    "kg.cli.train_cmd",
+    "kg.cli.extract_cmd",
+    "kg.cli.query_cmd",
+    "kg.cli.hypotheses_cmd",
+    "kg.cli.export_cmd",
 )
 
 

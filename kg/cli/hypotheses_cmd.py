@@ -66,15 +66,10 @@ def build_filters(kwargs: dict[str, Any]) -> Filters:
 
 
 def with_graph(ctx: click.Context, work: Callable[[Any, str], T]) -> T:
-    """Open the configured graph, run ``work(driver, database)``, close."""
-    from loaders.neo4j.connection import open_driver
+    """Run ``work(driver, database)`` on the configured graph."""
+    from queries.library import with_driver
 
-    settings = settings_from(ctx)
-    driver = open_driver(settings)
-    try:
-        return work(driver, settings.neo4j.database)
-    finally:
-        driver.close()
+    return with_driver(settings_from(ctx), work)
 
 
 def format_trails(result: DiscoveryResult, limit: int) -> str:

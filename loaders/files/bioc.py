@@ -1,17 +1,19 @@
-"""Writing documents as BioC XML: two passages (title at offset 0, abstract at len(title) + 1),
-annotations with document-level offsets, and document-level relations.
+"""Writing documents as BioC XML, the layout ``kg/readers/bioc.py`` reads back.
 
-Offsets stay those of ``title + " " + abstract``, as in PubTator, so a file written here reads
-back (``kg.readers``) to the same mentions.
+One ``<document>`` per publication: a title passage (offset 0, infons ``type=title``, ``year``,
+``journal``) and an abstract passage (offset ``len(title) + 1``, as BioRED), annotations on the
+passage that holds them with document offsets, and relations on the document with infons
+``type``, ``entity1``, ``entity2`` and ``novel``. Written element by element, so any number of
+documents streams through constant memory.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import TextIO
 from xml.sax.saxutils import escape, quoteattr
 
-from kg.identifiers import to_pubtator_id
 from kg.model import Document
 
 
@@ -19,44 +21,55 @@ def _infon(key: str, value: str) -> str:
     return f"<infon key={quoteattr(key)}>{escape(value)}</infon>"
 
 
-def format_bioc_document(doc: Document) -> str:
-    parts = [f"<document><id>{escape(doc.pmid)}</id>"]
+def format_document(doc: Document) -> str:
+    """One ``<document>`` element (see the module doc)."""
     title_end = len(doc.title)
-    passages = (("title", 0, doc.title), ("abstract", title_end + 1, doc.abstract))
-    for kind, offset, text in passages:
-        parts.append(f"<passage>{_infon('type', kind)}<offset>{offset}</offset>")
-        parts.append(f"<text>{escape(text)}</text>")
-        for k, m in enumerate(sorted(doc.mentions, key=lambda m: (m.start, m.end))):
-            inside = m.start < title_end if kind == "title" else m.start > title_end
-            if not inside:
+    abstract_offset = title_end + 1
+    parts = [f"<document><id>{escape(doc.pmid)}</id>"]
+    passages = [(0, doc.title, "title"), (abstract_offset, doc.abstract, "abstract")]
+    n = 0
+    for offset, text, kind in passages:
+        if kind == "abstract" and not text:
+            continue
+        infons = _infon("type", kind)
+        if kind == "title":
+            if doc.year:
+                infons += _infon("year", str(doc.year))
+            if doc.journal:
+                infons += _infon("journal", doc.journal)
+        parts.append(f"<passage>{infons}<offset>{offset}</offset><text>{escape(text)}</text>")
+        end = offset + len(text)
+        for m in doc.mentions:
+            if not (offset <= m.start and m.end <= end):
                 continue
-            ids = ",".join(to_pubtator_id(i) for i in m.ids) or "-"
-            score = "" if m.score is None else _infon("score", f"{m.score:.4f}")
+            ident = ",".join(m.ids) or "-"
             parts.append(
-                f'<annotation id="T{k}">{_infon("type", m.type.value)}'
-                f"{_infon('identifier', ids)}{score}"
+                f'<annotation id="{n}">{_infon("identifier", ident)}{_infon("type", m.type.value)}'
                 f'<location offset="{m.start}" length="{m.end - m.start}"/>'
                 f"<text>{escape(m.text)}</text></annotation>"
             )
+            n += 1
         parts.append("</passage>")
-    for k, r in enumerate(doc.relations):
+    for i, r in enumerate(doc.relations):
         novel = "" if r.novel is None else _infon("novel", "Novel" if r.novel else "No")
         parts.append(
-            f'<relation id="R{k}">{_infon("type", r.type.value)}'
-            f"{_infon('entity1', to_pubtator_id(r.id1))}{_infon('entity2', to_pubtator_id(r.id2))}"
-            f"{novel}</relation>"
+            f'<relation id="R{i}">{_infon("type", r.type.value)}{_infon("entity1", r.id1)}'
+            f"{_infon('entity2', r.id2)}{novel}</relation>"
         )
-    parts.append("</document>")
+    parts.append("</document>\n")
     return "".join(parts)
 
 
-def write_bioc_xml(docs: Iterable[Document], out: TextIO, source: str = "kg") -> int:
-    """Write a BioC collection, one document per line; returns how many were written."""
+def write_bioc(docs: Iterable[Document], out: TextIO, source: str = "kg") -> int:
+    """A BioC collection of ``docs``; returns how many were written."""
     out.write('<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE collection SYSTEM "BioC.dtd">\n')
-    out.write(f"<collection><source>{escape(source)}</source><date></date><key>kg</key>\n")
+    out.write(
+        f"<collection><source>{escape(source)}</source>"
+        f"<date>{datetime.now(UTC).strftime('%Y-%m-%d')}</date><key>BioC.key</key>\n"
+    )
     n = 0
     for doc in docs:
-        out.write(format_bioc_document(doc) + "\n")
+        out.write(format_document(doc))
         n += 1
     out.write("</collection>\n")
     return n

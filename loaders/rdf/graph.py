@@ -16,7 +16,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from kg.schema import PREDICATES
+from kg.identifiers import is_provisional
+from kg.model import AnnotatedRelation, Document, Mention
+from kg.schema import PREDICATES, EntityType, RelationType
 
 if TYPE_CHECKING:
     import neo4j
@@ -179,10 +181,11 @@ class GraphPages:
                         tuple(EvidenceRow(*ev) for ev in sorted(evs, key=lambda e: e[0])),
                     )
 
-    def documents(self) -> Iterator[list[Any]]:
-        """Raw publication rows with mentions and evidence (see :mod:`loaders.files.bioc`)."""
+    def documents(self) -> Iterator[Document]:
+        """Every publication as a :class:`Document` with the graph's annotations on it."""
         for rows in self._pages(_DOCUMENTS):
-            yield from rows
+            for row in rows:
+                yield document_from_row(row)
 
     def counts(self) -> dict[str, int]:
         """Entities, publications, MENTIONS, Evidence and asserted edges, counted in Cypher."""
@@ -195,3 +198,39 @@ class GraphPages:
                 for p in PREDICATES.values()
             )
         return out
+
+
+def document_from_row(row: list[Any]) -> Document:
+    """A publication row of ``_DOCUMENTS`` as a Document: its mentions rebuilt from the MENTIONS
+    offsets (one mention per span and type, naming every entity linked there, the text read
+    from the document at those offsets), its relations from its Evidence records."""
+    pmid, title, abstract, journal, pub_date, version, mesh, mentions, evidence = row
+    text = f"{title} {abstract}" if abstract else (title or "")
+    spans: dict[tuple[int, int, str], list[str]] = {}
+    for eid, etype, provisional, starts, ends in mentions:
+        for start, end in zip(starts or (), ends or (), strict=False):
+            ids = spans.setdefault((start, end, etype), [])
+            if not (provisional or is_provisional(eid)):
+                ids.append(eid)
+    built = tuple(
+        Mention(start, end, text[start:end], EntityType(etype), tuple(sorted(set(ids))))
+        for (start, end, etype), ids in sorted(spans.items())
+    )
+    relations: dict[tuple[str, str, str], bool | None] = {}
+    for rtype, subject, obj, novel in evidence:
+        key = (rtype, subject, obj)
+        relations[key] = novel if relations.get(key) is None else relations[key]
+    return Document(
+        pmid=pmid,
+        title=title or "",
+        abstract=abstract or "",
+        journal=journal,
+        pub_date=pub_date,
+        mesh_terms=tuple(mesh or ()),
+        version=version or 1,
+        mentions=built,
+        relations=tuple(
+            AnnotatedRelation(RelationType(t), s, o, novel)
+            for (t, s, o), novel in sorted(relations.items())
+        ),
+    )
