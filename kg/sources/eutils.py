@@ -287,7 +287,7 @@ class EutilsSource:
         mindate: str | None = None,
         maxdate: str | None = None,
         window_days: int | None = None,
-        batch_size: int | None = None,
+        efetch_batch: int | None = None,
     ) -> EutilsSource:
         return cls(
             EutilsClient(settings),
@@ -296,7 +296,7 @@ class EutilsSource:
             mindate=parse_day(mindate),
             maxdate=parse_day(maxdate),
             window_days=window_days or settings.eutils.window_days,
-            batch_size=batch_size or settings.eutils.batch_size,
+            batch_size=efetch_batch or settings.eutils.batch_size,
         )
 
     def span(self, store: StateStore) -> tuple[date, date]:

@@ -18,7 +18,6 @@ import os
 import re
 import sys
 import time
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -231,16 +230,34 @@ def _watch_breaks(items: Iterator[Item], broken: list[InputError]) -> Iterator[I
         yield item
 
 
+@dataclass(frozen=True, slots=True)
+class PullOptions:
+    """How a pull writes: what a scheduled job stores next to its source."""
+
+    #: Load the annotations the input carries instead of running the models.
+    use_annotations: bool = False
+    #: Documents per transaction; None = ``load.batch_size``.
+    batch_size: int | None = None
+    #: Write nothing, commit no cursor: report what would change.
+    dry_run: bool = False
+    #: Forget the source's cursor and files seen first: read everything again.
+    full: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PullOptions:
+        return cls(**data)
+
+
 def pull(
     settings: Settings,
     source: Source,
+    options: PullOptions | None = None,
     *,
     job: str | None = None,
-    use_annotations: bool = False,
     extractor: Extractor | None = None,
-    dry_run: bool = False,
-    full: bool = False,
-    batch_size: int | None = None,
     quarantine: Path | None = None,
     sink: Sink | None = None,
     show_progress: bool = False,
@@ -250,9 +267,12 @@ def pull(
     Returns the report (status ``ok``, or ``partial`` when records were quarantined or a
     watched file was left for later). Raises :class:`PullFailedError` (with the report) when
     the run stopped early, :class:`BusyError` when the source is already being pulled.
-    ``full`` forgets the source's cursor first (everything is read again; unchanged records
-    are skipped). ``sink`` replaces the configured Neo4j sink (tests, other backends).
+    ``options.full`` forgets the source's cursor first (everything is read again; unchanged
+    records are skipped). ``extractor`` defaults to the installed model when annotations are
+    not used. ``sink`` replaces the configured Neo4j sink (tests, other backends).
     """
+    options = options or PullOptions()
+    dry_run, use_annotations = options.dry_run, options.use_annotations
     extractor = resolve_extractor(settings, use_annotations, extractor)
     store = StateStore.for_data_dir(settings.data_dir)
     report = PullReport(source=source.key, job=job, dry_run=dry_run)
@@ -265,7 +285,7 @@ def pull(
     try:
         with exclusive(settings, source_lock_name(source.key)):
             store.mark_interrupted(source.key)
-            if full and not dry_run:
+            if options.full and not dry_run:
                 store.reset(source.key)
             run_id = None if dry_run else store.start_run(source.key, job)
             if sink is None:
@@ -281,7 +301,7 @@ def pull(
                 _run_units(
                     store, source, held, report, bar,
                     quarantine=quarantine,
-                    batch_size=batch_size or settings.load.batch_size,
+                    batch_size=options.batch_size or settings.load.batch_size,
                     use_annotations=use_annotations,
                     extractor=extractor,
                     commit=not dry_run,
@@ -353,13 +373,3 @@ def _run_units(
         if commit:
             unit.commit(store)
         report.units_done += 1
-
-
-def summary_counts(reports: list[PullReport]) -> Counter[str]:
-    """Totals over several reports (a benchmark's or a daemon's runs)."""
-    total: Counter[str] = Counter()
-    for r in reports:
-        for name in ("read", "added", "updated", "unchanged", "deleted", "failed"):
-            total[name] += getattr(r, name)
-        total["relations_changed"] += r.relations_changed
-    return total

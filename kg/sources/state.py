@@ -141,6 +141,11 @@ class StateStore:
         row = self._db.execute("SELECT value FROM cursors WHERE source = ?", (source,)).fetchone()
         return json.loads(row[0]) if row else None
 
+    def cursors(self) -> dict[str, tuple[dict[str, Any], str]]:
+        """Every source's cursor and when it last moved."""
+        rows = self._db.execute("SELECT source, value, updated_at FROM cursors ORDER BY source")
+        return {r[0]: (json.loads(r[1]), r[2]) for r in rows}
+
     def set_cursor(self, source: str, value: dict[str, Any]) -> None:
         with self.transaction() as db:
             _put_cursor(db, source, value)
