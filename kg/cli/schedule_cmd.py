@@ -28,9 +28,7 @@ def schedule_group() -> None:
     """
 
 
-@schedule_group.command(
-    "add", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False}
-)
+@schedule_group.command("add", context_settings={"ignore_unknown_options": True})
 @click.argument("name")
 @click.option("--cron", required=True, help='When to run: "minute hour day month weekday".')
 @click.option("--replace", is_flag=True, help="Replace a job of the same name.")

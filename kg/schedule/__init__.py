@@ -158,7 +158,7 @@ def run_job(settings: Settings, name: str, *, show_progress: bool = False) -> Pu
     source = make_source(SourceSpec.from_json(job.spec["source"]), settings)
     options = PullOptions.from_json(job.spec.get("pull", {}))
     try:
-        with exclusive(settings, f"job-{name}"):
+        with exclusive(settings, f"job-{name}", f"job {name}"):
             return pull(settings, source, options, job=name, show_progress=show_progress)
     except BusyError as exc:
         with _store(settings) as store:

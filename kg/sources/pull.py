@@ -175,8 +175,10 @@ class RollbackSink:
 
 
 @contextmanager
-def exclusive(settings: Settings, name: str) -> Iterator[Path]:
+def exclusive(settings: Settings, name: str, label: str | None = None) -> Iterator[Path]:
     """Hold ``<data_dir>/locks/<name>.lock`` or raise :class:`BusyError` at once.
+
+    ``label`` names what is locked in the error (default: ``name``).
 
     The lock is the kernel's (``flock``): it goes with the process, so a killed run never
     leaves a stale lock behind.
@@ -191,7 +193,7 @@ def exclusive(settings: Settings, name: str) -> Iterator[Path]:
         except BlockingIOError:
             holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
             raise BusyError(
-                f"{name} is already running (process {holder})",
+                f"{label or name} is already running (process {holder})",
                 hint="wait for it to finish; runs of the same source or job never overlap",
             ) from None
         os.ftruncate(fd, 0)
@@ -283,7 +285,7 @@ def pull(
     began = time.monotonic()
     bar = None
     try:
-        with exclusive(settings, source_lock_name(source.key)):
+        with exclusive(settings, source_lock_name(source.key), source.key):
             store.mark_interrupted(source.key)
             if options.full and not dry_run:
                 store.reset(source.key)
