@@ -129,6 +129,7 @@ class Filters:
             "preds": list(self.predicates) if self.predicates else None,
             "since": self.since_year,
             "until": self.until_year,
+            "min_papers": self.min_papers,
         }
 
 
@@ -200,13 +201,17 @@ def score_pair(
     via: Iterable[str],
     *,
     cooc: tuple[int, int, int, int] | None = None,
+    common: int | None = None,
 ) -> dict[str, float]:
     """Every measure for the pair (a, c) given its intermediates ``via`` (see module doc).
 
-    ``cooc`` is (n_ac, n_a, n_c, total) for NPMI; without it NPMI is −1.
+    ``cooc`` is (n_ac, n_a, n_c, total) for NPMI; without it NPMI is −1. ``common`` is
+    ``|N(a) ∩ N(c)|`` when ``via`` is only part of it (an intermediate-type filter); Jaccard's
+    union needs the whole intersection.
     """
     shared = list(via)
-    union = _deg(graph, a) + _deg(graph, c) - len(shared)
+    both = len(shared) if common is None else common
+    union = _deg(graph, a) + _deg(graph, c) - both
     return {
         "shared": float(len(shared)),
         "evidence": float(sum(min(_papers(graph, a, b), _papers(graph, b, c)) for b in shared)),
@@ -224,7 +229,8 @@ def score_pair(
 
 _EDGE_FILTER = """($preds IS NULL OR type(r) IN $preds)
   AND ($until IS NULL OR r.first_year <= $until)
-  AND ($since IS NULL OR r.last_year >= $since)"""
+  AND ($since IS NULL OR r.last_year >= $since)
+  AND r.paper_count >= $min_papers"""
 
 # Every query returns one record with one list, ``rows``: the driver decodes a list in native
 # code, about twenty times faster than the same rows as separate records (bench/query_bench.py).
@@ -249,12 +255,13 @@ RETURN collect({{via: bid, id: c.id, type: c.type, name: c.name, key: r.key,
 _DEGREES = f"""
 UNWIND $ids AS id
 MATCH (c:Entity {{id: id}})
-WITH id, COUNT {{
+WITH id, COLLECT {{
   MATCH (c)-[r:{ASSERTED}]-(x:Entity)
   WHERE {_EDGE_FILTER}
-  RETURN DISTINCT x
-}} AS degree
-RETURN collect({{id: id, degree: degree}}) AS rows
+  RETURN DISTINCT x.id
+}} AS neighbours
+RETURN collect({{id: id, degree: size(neighbours),
+                common: size([x IN neighbours WHERE x IN $around])}}) AS rows
 """
 
 _YEARS = """
@@ -499,6 +506,21 @@ def _cooccurrence(
     return {c: (pairs.get(c, 0), n_a, counts.get(c, 0), total) for c in ids}, origin
 
 
+def _candidate_degrees(
+    session: Any, graph: nx.Graph, source: str, ids: list[str], filters: Filters
+) -> dict[str, int]:
+    """Set each candidate's true (filtered) degree on the projection, which holds only part of
+    its neighbourhood, and return ``|N(A) ∩ N(C)|`` per candidate (for Jaccard)."""
+    around = list(graph.neighbors(source))
+    rows = _read(session, _DEGREES, ids=ids, around=around, **filters.cypher_params())
+    graph.nodes[source]["degree"] = len(around)
+    common: dict[str, int] = {}
+    for r in rows:
+        graph.nodes[r["id"]]["degree"] = r["degree"]
+        common[r["id"]] = r["common"]
+    return common
+
+
 def _check_measure(measure: str) -> None:
     if measure not in MEASURES:
         raise HypothesisError(f"unknown measure {measure!r}", hint=f"use one of {MEASURES}")
@@ -539,18 +561,12 @@ def open_discovery(
                     via_of[c].append(b)
             candidates = sorted(via_of)
         with timings.stage("cypher_fetch"):
-            degrees = {
-                r["id"]: r["degree"]
-                for r in _read(session, _DEGREES, ids=candidates, **filters.cypher_params())
-            }
+            common = _candidate_degrees(session, graph, source, candidates, filters)
             cooc, origin = _cooccurrence(session, source, candidates, filters)
         with timings.stage("scoring"):
-            for c, d in degrees.items():
-                graph.nodes[c]["degree"] = d
-            graph.nodes[source]["degree"] = graph.degree(source)
             scored = []
             for c in candidates:
-                scores = score_pair(graph, source, c, via_of[c], cooc=cooc[c])
+                scores = score_pair(graph, source, c, via_of[c], cooc=cooc[c], common=common.get(c))
                 scored.append((_rank_key(measure, scores, c), c, scores))
             scored.sort(key=lambda t: (t[0], t[1]))
             hypotheses = [
@@ -671,18 +687,16 @@ def closed_discovery(
         with timings.stage("scoring"):
             vias = [b for b in proj.vias if graph.has_edge(b, target)] if target in graph else []
         with timings.stage("cypher_fetch"):
-            degree = _read(session, _DEGREES, ids=[target], **filters.cypher_params())
-            cooc, origin = _cooccurrence(session, source, [target], filters)
-        with timings.stage("scoring"):
             if target not in graph:
                 graph.add_node(target, name=target_info["name"], type=target_info["type"])
-            graph.nodes[target]["degree"] = degree[0]["degree"] if degree else 0
+            common = _candidate_degrees(session, graph, source, [target], filters).get(target)
+            cooc, origin = _cooccurrence(session, source, [target], filters)
+        with timings.stage("scoring"):
             graph.nodes[target]["role"] = "C"
-            graph.nodes[source]["degree"] = graph.degree(source)
-            pair = score_pair(graph, source, target, vias, cooc=cooc[target])
+            pair = score_pair(graph, source, target, vias, cooc=cooc[target], common=common)
             hypotheses = []
             for b in _best_vias(graph, source, target, vias)[:limit]:
-                share = score_pair(graph, source, target, [b], cooc=cooc[target])
+                share = score_pair(graph, source, target, [b], cooc=cooc[target], common=common)
                 share["jaccard"] = pair["jaccard"]
                 hypotheses.append(
                     Hypothesis(
@@ -750,6 +764,8 @@ class EvaluationResult:
     ks: tuple[int, ...]
     metrics: dict[str, dict[str, float]]
     timings: Timings
+    #: Every scored pair (``keep_pairs=True``): source, target, label, scores.
+    pairs: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -810,6 +826,7 @@ def evaluate(
     source_types: Iterable[str] = (),
     ks: Iterable[int] = (10, 50, 100),
     max_sources: int | None = None,
+    keep_pairs: bool = False,
 ) -> EvaluationResult:
     """Rank every candidate pair of the graph as it was at ``cutoff_year`` and score each measure
     against the pairs first connected after it.
@@ -918,15 +935,21 @@ def evaluate(
             total = _read(session, _PUBLICATIONS, since=None, until=cutoff_year)[0]["n"]
         with timings.stage("scoring"):
             labels: list[bool] = []
+            kept: list[dict[str, Any]] = []
             table: dict[str, list[float]] = {m: [] for m in MEASURES}
             empty: set[str] = set()
             for a, c in pairs:
                 ma, mc = mentions.get(a, empty), mentions.get(c, empty)
                 cooc = (len(ma & mc), len(ma), len(mc), total)
-                scores = score_pair(graph, a, c, via_of[(a, c)], cooc=cooc)
+                common = None
+                if filters.via_types:
+                    common = len(set(graph.adj[a]) & set(graph.adj[c]))
+                scores = score_pair(graph, a, c, via_of[(a, c)], cooc=cooc, common=common)
                 for m in MEASURES:
                     table[m].append(scores[m])
                 labels.append(first_year.get(frozenset((a, c)), 0) > cutoff_year)
+                if keep_pairs:
+                    kept.append({"source": a, "target": c, "label": labels[-1], **scores})
             tiebreak = [zlib.crc32(f"{a}\x1f{c}".encode()) for a, c in pairs]
             metrics = {m: ranking_metrics(table[m], labels, ks, tiebreak) for m in MEASURES}
         new_pairs, reachable = _new_pairs(
@@ -946,6 +969,7 @@ def evaluate(
         ks=ks,
         metrics=metrics,
         timings=timings,
+        pairs=kept,
     )
 
 
