@@ -115,24 +115,32 @@ def print_pull_report(report: PullReport) -> None:
         click.secho(f"  quarantined records and why: {report.quarantine_file}", fg="yellow")
 
 
-def _run(ctx: click.Context, source_name: str) -> None:
-    settings = settings_from(ctx)
-    spec, options = split_params(source_name, ctx.params)
-    source = make_source(spec, settings)
+def report_and_exit(ctx: click.Context, run: Callable[[], PullReport]) -> None:
+    """Run a pull, print its report (also when it failed), exit 3 when records were left out."""
     try:
-        report = pull(
-            settings,
-            source,
-            options,
-            quarantine=ctx.params["quarantine"],
-            show_progress=not ctx.params["no_progress"],
-        )
+        report = run()
     except PullFailedError as exc:
         print_pull_report(exc.report)
         raise
     print_pull_report(report)
     if report.status == "partial":
         ctx.exit(EXIT_SKIPPED)
+
+
+def _run(ctx: click.Context, source_name: str) -> None:
+    settings = settings_from(ctx)
+    spec, options = split_params(source_name, ctx.params)
+    source = make_source(spec, settings)
+    report_and_exit(
+        ctx,
+        lambda: pull(
+            settings,
+            source,
+            options,
+            quarantine=ctx.params["quarantine"],
+            show_progress=not ctx.params["no_progress"],
+        ),
+    )
 
 
 @main.group("pull")

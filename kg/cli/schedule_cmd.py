@@ -12,10 +12,9 @@ from typing import Any
 import click
 
 from kg.cli.app import main, settings_from
-from kg.cli.graph_cmd import EXIT_SKIPPED
-from kg.cli.pull_cmd import parse_pull_args, print_pull_report
+from kg.cli.pull_cmd import parse_pull_args, print_pull_report, report_and_exit
 from kg.schedule import add_job, history, list_jobs, remove_job, run_daemon, run_job
-from kg.sources.pull import PullFailedError, PullReport
+from kg.sources.pull import PullReport
 
 
 @main.group("schedule")
@@ -84,14 +83,8 @@ def schedule_run_once(ctx: click.Context, name: str, no_progress: bool) -> None:
     (nothing done), other non-zero: the run failed and its cursor did not move past what
     was written.
     """
-    try:
-        report = run_job(settings_from(ctx), name, show_progress=not no_progress)
-    except PullFailedError as exc:
-        print_pull_report(exc.report)
-        raise
-    print_pull_report(report)
-    if report.status == "partial":
-        ctx.exit(EXIT_SKIPPED)
+    settings = settings_from(ctx)
+    report_and_exit(ctx, lambda: run_job(settings, name, show_progress=not no_progress))
 
 
 @schedule_group.command("run")
