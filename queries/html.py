@@ -147,6 +147,13 @@ td, th {{ border-bottom: 1px solid #eee; padding: 3px 8px; text-align: left; }}
     [c, t].forEach(e => {{ e.addEventListener('mousemove', ev => show(ev, txt));
       e.addEventListener('mouseleave', hide); }});
   }});
+  // '#hover' in the address opens the first edge's evidence, for screenshots and printing.
+  if (location.hash === '#hover' && D.edges.length) {{
+    const e = D.edges[0], [x1, y1] = pos[e.source], [x2, y2] = pos[e.target];
+    const box = svg.getBoundingClientRect();
+    show({{pageX: box.left + window.scrollX + (x1 + x2) / 2,
+          pageY: box.top + window.scrollY + (y1 + y2) / 2}}, edgeHtml(e));
+  }}
   const lg = document.getElementById('legend');
   const types = [...new Set(D.nodes.map(n => n.type))];
   const preds = [...new Set(D.edges.flatMap(e => e.edges.map(x => x.predicate)))];
