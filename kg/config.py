@@ -70,12 +70,22 @@ class ScheduleConfig(_Frozen):
     timezone: str = ""
 
 
+class ExtractConfig(_Frozen):
+    recognizer: str = "default"
+    lexicon: str = ""
+    link: bool = True
+    propagate: bool = True
+    batch_size: int = Field(ge=1)
+    threads: int = Field(ge=0)
+
+
 class Settings(_Frozen):
     paths: PathsConfig
     neo4j: Neo4jConfig
     load: LoadConfig
     eutils: EutilsConfig
     schedule: ScheduleConfig
+    extract: ExtractConfig
 
     def _dir(self, configured: str, xdg: str, fallback: str) -> Path:
         if configured:

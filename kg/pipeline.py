@@ -215,7 +215,7 @@ def require_extraction(use_annotations: bool, extractor: Extractor | None) -> No
         raise ModelNotInstalledError(
             "no extraction model is installed, so documents cannot be annotated",
             hint="pass --use-annotations to load the annotations the input file carries "
-            "(PubTator, BioC, JSONL); trained models arrive with the entity and relation issues",
+            "(PubTator, BioC, JSONL), or configure a model in [extract]",
         )
 
 
@@ -226,38 +226,87 @@ def records(
     *,
     use_annotations: bool,
     extractor: Extractor | None = None,
+    chunk: int = 32,
 ) -> Iterator[PublicationRecord | DeletedCitation]:
-    """Documents to publication records; bad ones quarantined and counted, never raised."""
+    """Documents to publication records; bad ones quarantined and counted, never raised.
+
+    Documents reach the extractor in chunks of ``chunk`` (models run faster on batches); the
+    order of documents and deletions is kept.
+    """
     require_extraction(use_annotations, extractor)
+    pending: list[Document] = []
 
     def reject(error: InputError) -> None:
         report.quarantined[error.reason.split(":")[0][:80]] += 1
         quarantine.put("record", error)
         log.warning("quarantined: %s", error)
 
+    def flush() -> Iterator[PublicationRecord]:
+        docs = pending[:]
+        pending.clear()
+        if use_annotations:
+            annotated: list[Document | InputError] = list(docs)
+            tag = "annotation"
+        else:
+            assert extractor is not None
+            annotated = extract_all(extractor, [_without_annotations(d) for d in docs])
+            tag = extractor.name
+        for doc in annotated:
+            if isinstance(doc, InputError):
+                reject(doc)
+                continue
+            try:
+                record, skips = assemble(doc, tag)
+            except InputError as exc:
+                reject(exc)
+                continue
+            for skip in skips:
+                report.skipped[skip.reason] += 1
+                quarantine.put("relation", skip)
+            yield record
+
     for item in items:
         if isinstance(item, InputError):
             reject(item)
             continue
         if isinstance(item, DeletedCitation):
+            yield from flush()
             report.deletions += 1
             yield item
             continue
         report.read += 1
+        pending.append(item)
+        if len(pending) >= chunk:
+            yield from flush()
+    yield from flush()
+
+
+#: What a model may raise on one odd document; the document is quarantined, the run goes on.
+EXTRACTION_ERRORS = (KGError, ValueError, RuntimeError, IndexError)
+
+
+def extract_all(extractor: Extractor, docs: list[Document]) -> list[Document | InputError]:
+    """Run the extractor on a chunk; when the chunk fails, find the document that fails."""
+    batch = getattr(extractor, "batch", None)
+    if batch is not None and len(docs) > 1:
         try:
-            if use_annotations:
-                doc, tag = item, "annotation"
-            else:
-                assert extractor is not None
-                doc, tag = extractor(_without_annotations(item)), extractor.name
-            record, skips = assemble(doc, tag)
-        except InputError as exc:
-            reject(exc)
-            continue
-        for skip in skips:
-            report.skipped[skip.reason] += 1
-            quarantine.put("relation", skip)
-        yield record
+            return list(batch(docs))
+        except EXTRACTION_ERRORS:
+            log.warning("a chunk of %d documents failed to extract; retrying one by one", len(docs))
+    out: list[Document | InputError] = []
+    for doc in docs:
+        try:
+            out.append(extractor(doc))
+        except EXTRACTION_ERRORS as exc:
+            out.append(
+                InputError(
+                    f"extraction by {extractor.name} failed: {exc}",
+                    record=doc.pmid,
+                    hint="the record is quarantined; report it with the model name if it "
+                    "looks like valid text",
+                )
+            )
+    return out
 
 
 def _without_annotations(doc: Document) -> Document:
@@ -303,6 +352,7 @@ def ingest(
     use_annotations: bool,
     extractor: Extractor | None = None,
     progress: Callable[[int], None] | None = None,
+    chunk: int = 32,
 ) -> RunReport:
     """Read, assemble, batch and write; one transaction per batch. Returns the run report.
 
@@ -316,7 +366,12 @@ def ingest(
     sink.open()
     try:
         stream = records(
-            items, report, quarantine, use_annotations=use_annotations, extractor=extractor
+            items,
+            report,
+            quarantine,
+            use_annotations=use_annotations,
+            extractor=extractor,
+            chunk=chunk,
         )
         for batch in batches(stream, batch_size):
             written.add(sink.write(batch))

@@ -29,10 +29,21 @@ def ingest_paths(
     quarantine: Path | None = None,
     sink_name: str = "neo4j",
     show_progress: bool = False,
+    recognizer: str | None = None,
 ) -> RunReport:
-    """Read every path, build the records and write them: the function behind ``kg ingest``."""
+    """Read every path, build the records and write them: the function behind ``kg ingest``.
+
+    Without ``use_annotations`` the configured extractor (``[extract]``) annotates each
+    document; it is loaded, and checked, before anything is read.
+    """
     from kg.readers import read_path
     from loaders.base import get_sink
+
+    extractor = None
+    if not use_annotations:
+        from extractors.registry import load_extractor
+
+        extractor = load_extractor(settings, recognizer)
 
     def items() -> Iterator:
         for path in paths:
@@ -52,7 +63,9 @@ def ingest_paths(
             quarantine_path=quarantine,
             batch_size=batch_size or settings.load.batch_size,
             use_annotations=use_annotations,
+            extractor=extractor,
             progress=bar.update if bar else None,
+            chunk=settings.extract.batch_size,
         )
     finally:
         if bar is not None:
@@ -91,6 +104,11 @@ def print_report(report: RunReport) -> None:
     help="Where rejected records go (JSONL with the reason). "
     "Default: <data dir>/quarantine/ingest-<time>.jsonl",
 )
+@click.option(
+    "--recognizer",
+    help="Entity recognizer for this run: default, or NAME:PATH (tagger, hf, gliner, "
+    "dictionary); overrides [extract] recognizer.",
+)
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.pass_context
 def ingest_cmd(
@@ -100,6 +118,7 @@ def ingest_cmd(
     fmt: str | None,
     batch_size: int | None,
     quarantine: Path | None,
+    recognizer: str | None,
     no_progress: bool,
 ) -> None:
     """Load documents (files or folders) into the graph.
@@ -115,6 +134,7 @@ def ingest_cmd(
         batch_size=batch_size,
         quarantine=quarantine,
         show_progress=not no_progress,
+        recognizer=recognizer,
     )
     print_report(report)
     if not report.clean:

@@ -1,0 +1,115 @@
+"""Entities in a document: recognize spans, spread them through the abstract, link them.
+
+:class:`EntityExtractor` is the pipeline's extractor for entities (the ``Extractor`` protocol of
+:mod:`kg.pipeline`). For a batch of documents it
+
+1. asks the recognizer (any backend of :mod:`extractors.ner.base`) for typed spans;
+2. *propagates* them within each abstract (``propagate``): a short form whose long form was
+   recognized ("cisplatin (CDDP)") gets the long form's type wherever it occurs, and a name
+   recognized once is recognized at its other whole-word occurrences too. Abstracts name an
+   entity again and again; a model that misses one occurrence of many should not lose it;
+3. links each mention with the lexicon (:class:`extractors.linker.Linker`), using the
+   abstract's abbreviation definitions and the species it names. A mention the lexicon cannot
+   link keeps no ID, and the graph gives it a stable provisional key.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+
+from extractors.abbreviations import Abbreviation, abbreviation_map, find_abbreviations
+from extractors.linker import Linker
+from extractors.ner.base import Recognizer, Span, resolve_overlaps
+from kg.model import Document, Mention
+
+#: Names shorter than this are not propagated by their text alone (too ambiguous).
+MIN_PROPAGATED = 3
+
+
+def _occurrences(text: str, needle: str) -> list[tuple[int, int]]:
+    pattern = re.compile(r"(?<![\w-])" + re.escape(needle) + r"(?![\w-])")
+    return [(m.start(), m.end()) for m in pattern.finditer(text)]
+
+
+def _free(span: tuple[int, int], taken: Sequence[Span]) -> bool:
+    return all(span[1] <= s.start or span[0] >= s.end for s in taken)
+
+
+def propagate(
+    text: str, spans: Sequence[Span], abbreviations: Sequence[Abbreviation]
+) -> list[Span]:
+    """Add the other occurrences of short forms and recognized names (see module doc)."""
+    out = list(spans)
+    by_long = {(s.start, s.end): s for s in spans}
+    for ab in abbreviations:
+        long = by_long.get((ab.long_start, ab.long_end))
+        if long is None:
+            continue
+        for occ in _occurrences(text, ab.short):
+            if _free(occ, out):
+                out.append(Span(occ[0], occ[1], long.type, long.score, long.ids))
+    names: dict[str, Span] = {}
+    for s in sorted(out, key=lambda s: -s.score):
+        name = text[s.start : s.end]
+        if len(name) >= MIN_PROPAGATED:
+            names.setdefault(name, s)
+    for name, s in names.items():
+        for occ in _occurrences(text, name):
+            if _free(occ, out):
+                out.append(Span(occ[0], occ[1], s.type, s.score, s.ids))
+    return resolve_overlaps(out)
+
+
+class EntityExtractor:
+    """Recognizer + propagation + linker, as one pipeline extractor."""
+
+    def __init__(
+        self,
+        recognizer: Recognizer,
+        linker: Linker | None,
+        *,
+        spread: bool = True,
+    ) -> None:
+        self.recognizer = recognizer
+        self.linker = linker
+        self.spread = spread
+        self.name = f"{recognizer.name}@{recognizer.version}"
+
+    def __call__(self, doc: Document) -> Document:
+        return self.batch([doc])[0]
+
+    def batch(self, docs: Sequence[Document]) -> list[Document]:
+        """Annotate documents together (the model runs on full batches of windows)."""
+        texts = [d.text for d in docs]
+        predicted = self.recognizer.predict(texts) if texts else []
+        return [self._annotate(d, spans) for d, spans in zip(docs, predicted, strict=True)]
+
+    def _annotate(self, doc: Document, spans: Sequence[Span]) -> Document:
+        text = doc.text
+        abbreviations = find_abbreviations(text) if (self.spread or self.linker) else []
+        if self.spread:
+            spans = propagate(text, spans, abbreviations)
+        table = abbreviation_map(abbreviations)
+        mentions = []
+        for s in spans:
+            surface = text[s.start : s.end]
+            if not surface.strip():
+                continue
+            ids = s.ids
+            if not ids and self.linker is not None:
+                found = self.linker.link(surface, s.type, text, table)
+                ids = (found[0].curie,) if found else ()
+            mentions.append(
+                Mention(
+                    start=s.start,
+                    end=s.end,
+                    text=surface,
+                    type=s.type,
+                    ids=ids,
+                    score=round(s.score, 4),
+                    source=self.name,
+                )
+            )
+        return replace(doc, mentions=tuple(mentions))

@@ -1,0 +1,113 @@
+"""Scoring predictions against gold annotations: the numbers ``kg eval`` and training report.
+
+* **strict mentions**: a predicted mention counts when its start, end and type equal a gold
+  mention's in the same document;
+* **document concepts**: per document, the set of (type, identifier) pairs, as in BC5CDR's
+  normalization task; gold mentions without an identifier (``-``) are left out of both sides.
+
+Scores are micro-averaged per type and over all types.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from kg.schema import EntityType
+
+
+@dataclass(slots=True)
+class PRF:
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+
+    def add(self, gold: set, pred: set) -> None:
+        self.tp += len(gold & pred)
+        self.fp += len(pred - gold)
+        self.fn += len(gold - pred)
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    def as_dict(self) -> dict[str, float | int]:
+        return {
+            "precision": round(100 * self.precision, 2),
+            "recall": round(100 * self.recall, 2),
+            "f1": round(100 * self.f1, 2),
+            "tp": self.tp,
+            "fp": self.fp,
+            "fn": self.fn,
+        }
+
+
+#: A mention reduced to what scoring looks at: (start, end, type, ids).
+Item = tuple[int, int, EntityType, tuple[str, ...]]
+
+
+def score_mentions(
+    gold: Mapping[str, Iterable[Item]],
+    pred: Mapping[str, Iterable[Item]],
+    types: Iterable[EntityType] | None = None,
+) -> dict[str, PRF]:
+    """Strict mention P/R/F1 per type (and ``"all"``) over the documents of ``gold``."""
+    keep = set(types) if types is not None else set(EntityType)
+    scores: dict[str, PRF] = defaultdict(PRF)
+    for pmid, gold_items in gold.items():
+        g = {(s, e, t) for s, e, t, _ in gold_items if t in keep}
+        p = {(s, e, t) for s, e, t, _ in pred.get(pmid, ()) if t in keep}
+        for t in keep:
+            scores[t.value].add({x for x in g if x[2] == t}, {x for x in p if x[2] == t})
+        scores["all"].add(g, p)
+    return dict(scores)
+
+
+def score_concepts(
+    gold: Mapping[str, Iterable[Item]],
+    pred: Mapping[str, Iterable[Item]],
+    types: Iterable[EntityType] | None = None,
+) -> dict[str, PRF]:
+    """Document-level (type, identifier) P/R/F1 per type (and ``"all"``)."""
+    keep = set(types) if types is not None else set(EntityType)
+
+    def concepts(items: Iterable[Item]) -> set[tuple[EntityType, str]]:
+        return {
+            (t, i)
+            for _, _, t, ids in items
+            if t in keep
+            for i in ids
+            if i and i != "-" and not i.startswith("KGP:")
+        }
+
+    scores: dict[str, PRF] = defaultdict(PRF)
+    for pmid, gold_items in gold.items():
+        g = concepts(gold_items)
+        p = concepts(pred.get(pmid, ()))
+        for t in keep:
+            scores[t.value].add({x for x in g if x[0] == t}, {x for x in p if x[0] == t})
+        scores["all"].add(g, p)
+    return dict(scores)
+
+
+def format_table(title: str, scores: Mapping[str, PRF]) -> str:
+    """A fixed-width table of P/R/F1 per type, types with no gold and no prediction left out."""
+    lines = [title, f"  {'type':<10} {'P':>6} {'R':>6} {'F1':>6} {'gold':>6} {'pred':>6}"]
+    for name, s in sorted(scores.items(), key=lambda kv: (kv[0] == "all", kv[0])):
+        if s.tp + s.fp + s.fn == 0:
+            continue
+        lines.append(
+            f"  {name:<10} {100 * s.precision:6.2f} {100 * s.recall:6.2f} {100 * s.f1:6.2f} "
+            f"{s.tp + s.fn:6d} {s.tp + s.fp:6d}"
+        )
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Named-entity recognition: corpora, the trained tagger, and pluggable backends."""

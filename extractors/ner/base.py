@@ -1,0 +1,105 @@
+"""What every recognizer backend returns, and the registry that picks one by name.
+
+A recognizer turns texts into typed character spans; linking them to identifiers is the next
+step (:mod:`extractors.entities`) and the same for every backend. Backends:
+
+========================  =================================================================
+``default``               the tagger trained by ``kg train ner`` (:mod:`extractors.ner.tagger`)
+``tagger:PATH``           a tagger artifact in another folder
+``hf:PATH``               a Hugging Face token-classification checkpoint (BioBERT, PubMedBERT...)
+``gliner:PATH``           a GLiNER model, with natural-language descriptions of the types
+``dictionary:PATH``       exact matching of user-supplied term lists (TSV: term, type[, id])
+========================  =================================================================
+
+Heavy imports (torch, transformers, gliner) happen inside the backend's loader, never here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from kg.errors import ConfigError
+from kg.schema import EntityType
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A recognized mention: character offsets into the text, its type and a score in [0, 1].
+
+    ``ids`` is set by backends that know the identifier already (a dictionary with IDs).
+    """
+
+    start: int
+    end: int
+    type: EntityType
+    score: float = 1.0
+    ids: tuple[str, ...] = ()
+
+
+class Recognizer(Protocol):
+    """Finds typed spans in texts. ``name`` and ``version`` go into the provenance."""
+
+    name: str
+    version: str
+
+    def predict(self, texts: Sequence[str]) -> list[list[Span]]: ...
+
+
+def resolve_overlaps(spans: Sequence[Span]) -> list[Span]:
+    """Keep the best of overlapping spans (higher score, then longer), in text order."""
+    kept: list[Span] = []
+    for span in sorted(spans, key=lambda s: (-s.score, -(s.end - s.start), s.start)):
+        if all(span.end <= k.start or span.start >= k.end for k in kept):
+            kept.append(span)
+    return sorted(kept, key=lambda s: (s.start, s.end))
+
+
+#: backend name -> loader(argument after the colon, settings-derived default path)
+Loader = Callable[[str], Recognizer]
+_BACKENDS: dict[str, Loader] = {}
+
+
+def register(name: str) -> Callable[[Loader], Loader]:
+    def add(loader: Loader) -> Loader:
+        _BACKENDS[name] = loader
+        return loader
+
+    return add
+
+
+def backend_names() -> list[str]:
+    _load_builtin()
+    return sorted(_BACKENDS)
+
+
+def load_recognizer(spec: str) -> Recognizer:
+    """``kind:argument`` (e.g. ``hf:/models/pubmedbert-ner``) to a loaded recognizer."""
+    _load_builtin()
+    kind, _, arg = spec.partition(":")
+    if kind not in _BACKENDS:
+        raise ConfigError(
+            f"unknown recognizer backend {kind!r} in {spec!r}",
+            hint=f"use one of {', '.join(sorted(_BACKENDS))}, as NAME:PATH",
+        )
+    if not arg:
+        raise ConfigError(
+            f"recognizer {spec!r} names no model",
+            hint=f"write it as {kind}:PATH (a local folder or file)",
+        )
+    return _BACKENDS[kind](arg)
+
+
+def require_path(arg: str, what: str, expect: str) -> Path:
+    """A backend's path argument, or a clear error saying what was expected there."""
+    path = Path(arg).expanduser()
+    if not path.exists():
+        raise ConfigError(f"{what} not found: {path}", hint=f"expected {expect}")
+    return path
+
+
+def _load_builtin() -> None:
+    # Importing the modules registers their backends.
+    import extractors.ner.backends  # noqa: F401

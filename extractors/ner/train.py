@@ -1,0 +1,191 @@
+"""``kg train ner``: fine-tune the multi-head tagger on the corpora mix, keep the best epoch.
+
+Reproducible: the corpora, their order and samples, the shuffling and the initialization all
+follow ``seed``; the record of the run (data, settings, per-epoch dev scores, time) is written
+into the artifact's ``tagger.json``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from extractors.evaluation import PRF, score_mentions
+from extractors.ner.corpora import DEV_CORPORA, TRAIN_CORPORA, Corpus, read_corpus
+from extractors.ner.tagger import (
+    IGNORE,
+    Tagger,
+    Window,
+    build_model,
+    label_window,
+    pad_batch,
+    save_tagger,
+    windows,
+)
+from kg.model import Document
+from kg.schema import EntityType
+
+log = logging.getLogger(__name__)
+
+TYPES: tuple[EntityType, ...] = tuple(EntityType)
+
+
+@dataclass
+class TrainConfig:
+    corpora_dir: Path
+    out: Path
+    base: str = "all-MiniLM-L6-v2"
+    corpora: tuple[str, ...] = tuple(c.name for c in TRAIN_CORPORA)
+    dev: tuple[str, ...] = tuple(c.name for c in DEV_CORPORA)
+    epochs: int = 4
+    batch_size: int = 16
+    lr: float = 1e-4
+    head_lr: float = 1e-3
+    warmup: float = 0.06
+    max_len: int = 192
+    seed: int = 13
+    threads: int | None = None
+    #: Cap on documents per corpus (quick runs and tests); ``None`` uses all.
+    max_docs: int | None = None
+    version: str = "1"
+    name: str = "kg-ner"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _corpus(name: str, table: Sequence[Corpus]) -> Corpus:
+    from extractors.ner.corpora import corpus_by_name
+
+    return corpus_by_name(name, dev=table is DEV_CORPORA)
+
+
+def _docs(config: TrainConfig, corpus: Corpus) -> list[Document]:
+    docs = list(read_corpus(config.corpora_dir, corpus, config.seed))
+    return docs[: config.max_docs] if config.max_docs else docs
+
+
+def labelled_windows(tokenizer: Any, config: TrainConfig) -> tuple[list[Window], dict[str, int]]:
+    out: list[Window] = []
+    counts: dict[str, int] = {}
+    for name in config.corpora:
+        corpus = _corpus(name, TRAIN_CORPORA)
+        n = 0
+        for k, doc in enumerate(_docs(config, corpus)):
+            mentions = [(m.start, m.end, m.type) for m in doc.mentions]
+            for w in windows(tokenizer, k, doc.text, config.max_len):
+                label_window(w, mentions, TYPES, corpus.types)
+                out.append(w)
+                n += 1
+        counts[name] = n
+    return out, counts
+
+
+def batches_by_length(items: list[Window], size: int, rng: random.Random) -> list[list[Window]]:
+    """Shuffled batches of windows of similar length (little padding)."""
+    order = sorted(range(len(items)), key=lambda i: (len(items[i].ids), rng.random()))
+    groups = [[items[i] for i in order[a : a + size]] for a in range(0, len(order), size)]
+    rng.shuffle(groups)
+    return groups
+
+
+def dev_scores(tagger: Tagger, config: TrainConfig) -> dict[str, dict[str, PRF]]:
+    """Strict mention scores on each dev corpus, over the types it annotates."""
+    result: dict[str, dict[str, PRF]] = {}
+    for name in config.dev:
+        corpus = _corpus(name, DEV_CORPORA)
+        docs = _docs(config, corpus)
+        preds = tagger.predict([d.text for d in docs])
+        gold = {d.pmid: [(m.start, m.end, m.type, ()) for m in d.mentions] for d in docs}
+        pred = {
+            d.pmid: [(s.start, s.end, s.type, ()) for s in spans]
+            for d, spans in zip(docs, preds, strict=True)
+        }
+        result[name] = score_mentions(gold, pred, corpus.types)
+    return result
+
+
+def train(
+    config: TrainConfig, progress: bool = True, echo: Callable[[str], None] = print
+) -> dict[str, Any]:
+    """Train, evaluate on dev after each epoch, keep the best; returns the run record."""
+    import torch
+    from transformers import get_linear_schedule_with_warmup
+
+    from extractors.ner.encoders import load_encoder
+
+    started = time.monotonic()
+    rng = random.Random(config.seed)
+    torch.manual_seed(config.seed)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    encoder, tokenizer = load_encoder(config.base)
+    encoder.embeddings.word_embeddings.weight.requires_grad_(False)
+    model = build_model(encoder, len(TYPES))
+    data, counts = labelled_windows(tokenizer, config)
+    echo(f"training windows: {len(data)} " + ", ".join(f"{k}={v}" for k, v in counts.items()))
+    steps_per_epoch = math.ceil(len(data) / config.batch_size)
+    total = steps_per_epoch * config.epochs
+    head = [p for n, p in model.named_parameters() if n.startswith("head.")]
+    body = [p for n, p in model.named_parameters() if not n.startswith("head.") and p.requires_grad]
+    optim = torch.optim.AdamW(
+        [{"params": body, "lr": config.lr}, {"params": head, "lr": config.head_lr}],
+        weight_decay=0.01,
+    )
+    sched = get_linear_schedule_with_warmup(optim, int(config.warmup * total), total)
+    loss_fn = torch.nn.CrossEntropyLoss(ignore_index=IGNORE)
+    record: dict[str, Any] = {
+        "name": config.name,
+        "version": config.version,
+        "base": config.base,
+        "types": [t.value for t in TYPES],
+        "max_len": config.max_len,
+        "training": {
+            **{k: v for k, v in asdict(config).items() if k not in ("corpora_dir", "out")},
+            "windows": counts,
+            "epochs_dev": [],
+        },
+    }
+    best = -1.0
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, unit="step", desc="train ner", dynamic_ncols=True)
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        running = 0.0
+        for step, batch in enumerate(batches_by_length(data, config.batch_size, rng), 1):
+            ids, mask = pad_batch(batch, tokenizer)
+            labels = torch.full((len(batch), ids.shape[1], len(TYPES)), IGNORE, dtype=torch.long)
+            for r, w in enumerate(batch):
+                labels[r, 1 : 1 + len(w.ids)] = torch.tensor(w.labels)
+            logits = model(ids, mask)
+            loss = loss_fn(logits.reshape(-1, 3), labels.reshape(-1))
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optim.step()
+            sched.step()
+            optim.zero_grad(set_to_none=True)
+            running = 0.98 * running + 0.02 * loss.item() if step > 1 else loss.item()
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(epoch=epoch, loss=f"{running:.4f}")
+        tagger = Tagger(model, tokenizer, TYPES, config.max_len, record)
+        scores = dev_scores(tagger, config)
+        summary = {name: round(100 * s["all"].f1, 2) for name, s in scores.items()}
+        mean = sum(summary.values()) / max(len(summary), 1)
+        record["training"]["epochs_dev"].append({"epoch": epoch, "strict_f1": summary})
+        echo(f"epoch {epoch}: dev strict F1 {summary} (mean {mean:.2f})")
+        if mean > best:
+            best = mean
+            record["training"]["best_epoch"] = epoch
+            record["training"]["seconds"] = round(time.monotonic() - started)
+            save_tagger(model, config.out, record)
+    if bar is not None:
+        bar.close()
+    return record

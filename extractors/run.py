@@ -1,0 +1,120 @@
+"""The functions behind ``kg extract`` and ``kg eval``: annotate files, score against gold.
+
+Input annotations are always dropped before the model sees a document: what is written or
+scored is the model's own output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TextIO
+
+from extractors.evaluation import PRF, Item, score_concepts, score_mentions
+from kg.errors import ConfigError, InputError
+from kg.model import DeletedCitation, Document
+from kg.pipeline import Extractor, extract_all
+from kg.schema import EntityType
+
+#: Output formats of ``kg extract``.
+WRITERS = ("pubtator", "bioc", "jsonl")
+
+
+@dataclass(slots=True)
+class ExtractReport:
+    documents: int = 0
+    mentions: int = 0
+    failed: list[InputError] = field(default_factory=list)
+
+
+def _plain(doc: Document) -> Document:
+    return replace(doc, mentions=(), relations=())
+
+
+def annotate(
+    extractor: Extractor,
+    items: Iterable[Document | DeletedCitation | InputError],
+    report: ExtractReport,
+    *,
+    chunk: int = 32,
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[Document]:
+    """The documents of ``items`` annotated by ``extractor``; failures go to ``report``."""
+    pending: list[Document] = []
+
+    def flush() -> Iterator[Document]:
+        for doc in extract_all(extractor, [_plain(d) for d in pending]):
+            if isinstance(doc, InputError):
+                report.failed.append(doc)
+                continue
+            report.documents += 1
+            report.mentions += len(doc.mentions)
+            yield doc
+        if progress is not None:
+            progress(len(pending))
+        pending.clear()
+
+    for item in items:
+        if isinstance(item, InputError):
+            report.failed.append(item)
+        elif isinstance(item, Document):
+            pending.append(item)
+            if len(pending) >= chunk:
+                yield from flush()
+    yield from flush()
+
+
+def write_documents(docs: Iterable[Document], fmt: str, out: TextIO) -> int:
+    """Write annotated documents in one of :data:`WRITERS`; returns how many were written."""
+    if fmt == "pubtator":
+        from loaders.files.pubtator import write_pubtator
+
+        return write_pubtator(docs, out)
+    if fmt == "jsonl":
+        from loaders.files.jsonl import write_jsonl
+
+        return write_jsonl(docs, out)
+    if fmt == "bioc":
+        from loaders.files.bioc import write_bioc
+
+        return write_bioc(docs, out)
+    raise ConfigError(f"unknown output format {fmt!r}", hint=f"use one of {', '.join(WRITERS)}")
+
+
+def gold_documents(path: Path, fmt: str | None = None) -> list[Document]:
+    """The annotated documents of a gold file; a record that cannot be read is an error."""
+    from kg.readers import read_path
+
+    docs: list[Document] = []
+    for item in read_path(path, fmt):
+        if isinstance(item, InputError):
+            raise ConfigError(
+                f"the gold file has a bad record: {item}",
+                hint="fix or remove the record; scores over a partly read gold file mislead",
+            )
+        if isinstance(item, Document):
+            docs.append(item)
+    if not docs:
+        raise ConfigError(f"no documents in gold file {path}", hint="check the path and format")
+    return docs
+
+
+def items_of(docs: Sequence[Document]) -> dict[str, list[Item]]:
+    return {d.pmid: [(m.start, m.end, m.type, m.ids) for m in d.mentions] for d in docs}
+
+
+def gold_types(docs: Sequence[Document]) -> list[EntityType]:
+    """The types a gold file annotates (scoring other types would count false positives)."""
+    return [t for t in EntityType if any(m.type is t for d in docs for m in d.mentions)]
+
+
+def evaluate(
+    gold: Sequence[Document],
+    predicted: Sequence[Document],
+    types: Sequence[EntityType] | None = None,
+) -> tuple[dict[str, PRF], dict[str, PRF]]:
+    """(strict mention scores, document concept scores) of predictions against gold."""
+    wanted = list(types) if types else gold_types(gold)
+    g, p = items_of(gold), items_of(predicted)
+    return score_mentions(g, p, wanted), score_concepts(g, p, wanted)

@@ -1,0 +1,223 @@
+"""``kg extract`` (annotate files with the models) and ``kg eval ner|norm`` (score them)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from kg.cli.app import main, settings_from
+
+EXIT_SKIPPED = 3
+
+_recognizer = click.option(
+    "--recognizer",
+    help="default, or NAME:PATH with NAME one of tagger, hf, gliner, dictionary "
+    "(overrides [extract] recognizer).",
+)
+_fmt = click.option(
+    "--format",
+    "fmt",
+    default=None,
+    help="Input format (pubmed, medline, pubtator, bioc-xml, bioc-json, text, jsonl); "
+    "detected when omitted.",
+)
+
+
+@main.command("extract")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--to",
+    "to",
+    type=click.Choice(["pubtator", "bioc", "jsonl"]),
+    default="pubtator",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    default="-",
+    show_default=True,
+    help="Output file; - writes to standard output.",
+)
+@_fmt
+@_recognizer
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+@click.pass_context
+def extract_cmd(
+    ctx: click.Context,
+    inputs: tuple[Path, ...],
+    to: str,
+    out: Path,
+    fmt: str | None,
+    recognizer: str | None,
+    no_progress: bool,
+) -> None:
+    """Find and link the entities of INPUTS (files or folders) and write them out.
+
+    Offsets count characters of title + " " + abstract, as in PubTator. Annotations in the
+    input are ignored. Records that cannot be read or annotated are reported on standard error
+    with their PMID, the rest is written; the exit code is then 3.
+
+    Example: kg extract abstracts.xml.gz --to pubtator --out predicted.pubtator
+    """
+    from extractors.registry import load_extractor
+    from extractors.run import ExtractReport, annotate, write_documents
+    from kg.readers import read_path
+
+    settings = settings_from(ctx)
+    extractor = load_extractor(settings, recognizer)
+    report = ExtractReport()
+    items = (item for path in inputs for item in read_path(path, fmt))
+    bar = None
+    if not no_progress:
+        from tqdm import tqdm
+
+        bar = tqdm(unit=" doc", desc="extract", file=sys.stderr, dynamic_ncols=True)
+    docs = annotate(
+        extractor,
+        items,
+        report,
+        chunk=settings.extract.batch_size,
+        progress=bar.update if bar else None,
+    )
+    target = out if str(out) != "-" else None
+    tmp = target.with_name(target.name + ".part") if target else None
+    try:
+        if tmp is not None:
+            with tmp.open("w", encoding="utf-8") as fh:
+                write_documents(docs, to, fh)
+            tmp.replace(target)  # all or nothing: no half-written output file
+        else:
+            write_documents(docs, to, sys.stdout)
+    finally:
+        if bar is not None:
+            bar.close()
+        if tmp is not None and tmp.exists():
+            tmp.unlink()
+    click.echo(f"documents: {report.documents}   mentions: {report.mentions}", err=True)
+    for error in report.failed:
+        click.secho(f"  skipped: {error}", fg="yellow", err=True)
+    if report.failed:
+        ctx.exit(EXIT_SKIPPED)
+
+
+@main.group("eval")
+def eval_group() -> None:
+    """Score the models against a gold PubTator/BioC file."""
+
+
+def _run_eval(
+    ctx: click.Context,
+    gold: Path,
+    fmt: str | None,
+    recognizer: str | None,
+    predictions: Path | None,
+    link: bool,
+) -> tuple:
+    from extractors.run import ExtractReport, annotate, evaluate, gold_documents
+
+    gold_docs = gold_documents(gold, fmt)
+    if predictions is not None:
+        predicted = gold_documents(predictions)
+    else:
+        from extractors.registry import load_extractor
+
+        settings = settings_from(ctx)
+        if not link:
+            settings = settings.model_validate(
+                {
+                    **settings.model_dump(),
+                    "extract": {**settings.extract.model_dump(), "link": False},
+                }
+            )
+        extractor = load_extractor(settings, recognizer)
+        report = ExtractReport()
+        predicted = list(annotate(extractor, gold_docs, report, chunk=settings.extract.batch_size))
+    return evaluate(gold_docs, predicted)
+
+
+def _print(title: str, scores: dict, as_json: bool) -> None:
+    from extractors.evaluation import format_table
+
+    if as_json:
+        click.echo(json.dumps({k: v.as_dict() for k, v in scores.items()}, indent=2))
+    else:
+        click.echo(format_table(title, scores))
+
+
+_gold = click.option(
+    "--gold",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Gold annotations (PubTator, BioC XML/JSON).",
+)
+_pred = click.option(
+    "--predictions",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Score this file of predictions instead of running a model (any tool's PubTator).",
+)
+_json = click.option("--json", "as_json", is_flag=True, help="Scores as JSON.")
+
+
+@eval_group.command("ner")
+@_gold
+@_fmt
+@_recognizer
+@_pred
+@_json
+@click.pass_context
+def eval_ner_cmd(
+    ctx: click.Context,
+    gold: Path,
+    fmt: str | None,
+    recognizer: str | None,
+    predictions: Path | None,
+    as_json: bool,
+) -> None:
+    """Strict mention precision, recall and F1 per type (same start, end and type).
+
+    Example: kg eval ner --gold ../shared/data/corpora/bc5cdr/dev.pubtator
+    """
+    mentions, _ = _run_eval(ctx, gold, fmt, recognizer, predictions, link=False)
+    _print(f"strict mentions: {gold.name}", mentions, as_json)
+
+
+@eval_group.command("norm")
+@_gold
+@_fmt
+@_recognizer
+@_pred
+@_json
+@click.pass_context
+def eval_norm_cmd(
+    ctx: click.Context,
+    gold: Path,
+    fmt: str | None,
+    recognizer: str | None,
+    predictions: Path | None,
+    as_json: bool,
+) -> None:
+    """Document-level concept precision, recall and F1 per type: the set of (type, ID) per
+    document, end to end (recognized and linked mentions). Also prints the strict mentions.
+
+    Example: kg eval norm --gold ../shared/data/corpora/bc5cdr/dev.pubtator
+    """
+    mentions, concepts = _run_eval(ctx, gold, fmt, recognizer, predictions, link=True)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "mentions": {k: v.as_dict() for k, v in mentions.items()},
+                    "concepts": {k: v.as_dict() for k, v in concepts.items()},
+                },
+                indent=2,
+            )
+        )
+        return
+    _print(f"document concepts: {gold.name}", concepts, False)
+    _print(f"strict mentions: {gold.name}", mentions, False)

@@ -1,0 +1,98 @@
+"""``kg train ner``: train the default recognizer from the corpora in the shared data folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from kg.cli.app import main
+
+
+@main.group("train")
+def train_group() -> None:
+    """Train the models the pipeline ships (reproducible: same data and seed, same model)."""
+
+
+@train_group.command("ner")
+@click.option(
+    "--corpora",
+    "corpora_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    required=True,
+    help="Folder with the corpora (bc5cdr/, biored/, ncbi_disease/, aioner/).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder the model is written to (tagger.json, tagger.safetensors).",
+)
+@click.option(
+    "--base",
+    default="all-MiniLM-L6-v2",
+    show_default=True,
+    help="Base encoder: a pinned known name or a local Hugging Face model folder.",
+)
+@click.option(
+    "--use",
+    "use",
+    multiple=True,
+    help="Training corpus by name (repeat); default: the full mix of extractors/ner/corpora.py.",
+)
+@click.option("--dev", "dev", multiple=True, help="Dev corpus by name (repeat).")
+@click.option("--epochs", default=4, show_default=True, type=click.IntRange(min=1))
+@click.option("--batch-size", default=16, show_default=True, type=click.IntRange(min=1))
+@click.option("--lr", default=1e-4, show_default=True, type=float, help="Encoder learning rate.")
+@click.option(
+    "--max-len",
+    default=192,
+    show_default=True,
+    type=click.IntRange(min=16, max=510),
+    help="Word pieces per window.",
+)
+@click.option(
+    "--max-docs", type=click.IntRange(min=1), help="Cap documents per corpus (quick runs)."
+)
+@click.option("--seed", default=13, show_default=True, type=int)
+@click.option("--threads", type=click.IntRange(min=1), help="CPU threads for torch.")
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def train_ner_cmd(
+    corpora_dir: Path,
+    out: Path,
+    base: str,
+    use: tuple[str, ...],
+    dev: tuple[str, ...],
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    max_len: int,
+    max_docs: int | None,
+    seed: int,
+    threads: int | None,
+    no_progress: bool,
+) -> None:
+    """Fine-tune the six-type tagger and keep the epoch with the best dev score.
+
+    Example (the shipped model): kg train ner --corpora ../shared/data/corpora --out models/ner
+    """
+    from extractors.ner.train import TrainConfig, train
+
+    config = TrainConfig(
+        corpora_dir=corpora_dir,
+        out=out,
+        base=base,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        max_len=max_len,
+        max_docs=max_docs,
+        seed=seed,
+        threads=threads,
+    )
+    if use:
+        config.corpora = use
+    if dev:
+        config.dev = dev
+    record = train(config, progress=not no_progress, echo=click.echo)
+    click.echo(f"best epoch {record['training'].get('best_epoch')}; model in {out}")

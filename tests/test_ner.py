@@ -1,0 +1,242 @@
+"""Entity recognition: windows and decoding, propagation, training a tiny tagger, ``kg extract``
+and ``kg eval`` on it, the output contract, scoring, and errors for wrong model paths."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from extractors.abbreviations import find_abbreviations
+from extractors.entities import EntityExtractor, propagate
+from extractors.evaluation import score_concepts, score_mentions
+from extractors.ner.base import Span, load_recognizer, resolve_overlaps
+from extractors.ner.tagger import B, I, O, decode, label_window, windows
+from kg.errors import ConfigError, InputError
+from kg.model import DeletedCitation, Document
+from kg.pipeline import Quarantine, RunReport, records
+from kg.schema import EntityType
+from tests.ner_tiny import TEXTS, tiny_corpora, tiny_encoder
+
+C, D = EntityType.CHEMICAL, EntityType.DISEASE
+TYPES = tuple(EntityType)
+
+transformers = pytest.importorskip("transformers")
+
+
+@pytest.fixture(scope="module")
+def encoder_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tiny_encoder(tmp_path_factory.mktemp("enc"))
+
+
+@pytest.fixture(scope="module")
+def tokenizer(encoder_dir: Path):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(encoder_dir), local_files_only=True)
+
+
+@pytest.fixture(scope="module")
+def tiny_tagger(tmp_path_factory: pytest.TempPathFactory, encoder_dir: Path) -> Path:
+    """A tagger trained by the real training code on the tiny corpus until it fits it."""
+    from extractors.ner.train import TrainConfig, train
+
+    root = tiny_corpora(tmp_path_factory.mktemp("corpora"))
+    out = tmp_path_factory.mktemp("model") / "ner"
+    config = TrainConfig(
+        corpora_dir=root, out=out, base=str(encoder_dir), corpora=("bc5cdr",), dev=("bc5cdr",),
+        epochs=60, batch_size=4, lr=3e-3, head_lr=1e-2, warmup=0.0, max_len=24, threads=1,
+    )  # fmt: skip
+    record = train(config, progress=False, echo=lambda _: None)
+    assert record["training"]["best_epoch"] >= 1
+    return out
+
+
+def test_windows_cover_the_text_in_sentence_runs(tokenizer) -> None:
+    text = " ".join(f"{t} {a}" for t, a, _ in TEXTS)
+    wins = list(windows(tokenizer, 0, text, max_len=12))
+    pieces = [o for w in wins for o in w.offsets]
+    full = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    assert pieces == [tuple(o) for o in full["offset_mapping"]]
+    assert all(len(w.ids) <= 12 for w in wins)
+    # a window that is not cut mid-sentence ends at a full stop
+    assert sum(text[w.offsets[-1][0] : w.offsets[-1][1]] == "." for w in wins) >= len(wins) // 2
+
+
+def test_labels_decode_back_to_the_gold_spans(tokenizer) -> None:
+    title, abstract, _ = TEXTS[0]
+    text = f"{title} {abstract}"
+    gold = [(0, 9, C), (18, 32, D), (text.index("cisplatin"), text.index("cisplatin") + 9, C)]
+    (win,) = windows(tokenizer, 0, text, max_len=64)
+    label_window(win, gold, TYPES, frozenset({C, D}))
+    probs = np.zeros((len(win.ids), len(TYPES), 3))
+    for i, row in enumerate(win.labels):
+        for t, tag in enumerate(row):
+            probs[i, t, tag if tag in (O, B, I) else O] = 1.0
+    spans = decode(win, probs, TYPES)
+    assert [(s.start, s.end, s.type) for s in spans] == sorted(gold)
+    assert [text[s.start : s.end] for s in spans] == ["Cisplatin", "nephrotoxicity", "cisplatin"]
+
+
+def test_types_a_corpus_does_not_annotate_are_ignored(tokenizer) -> None:
+    (win,) = windows(tokenizer, 0, "Aspirin and asthma.", max_len=16)
+    label_window(win, [(0, 7, C)], TYPES, frozenset({C}))
+    col_gene = TYPES.index(EntityType.GENE)
+    assert all(row[col_gene] == -100 for row in win.labels)
+    assert win.labels[0][TYPES.index(C)] == B
+
+
+def test_overlapping_spans_keep_the_most_confident() -> None:
+    spans = [Span(0, 10, C, 0.6), Span(5, 12, D, 0.9), Span(20, 25, C, 0.5)]
+    assert resolve_overlaps(spans) == [Span(5, 12, D, 0.9), Span(20, 25, C, 0.5)]
+
+
+def test_propagation_spreads_short_forms_and_names() -> None:
+    text = (
+        "Cis-diamminedichloroplatinum (CDDP) caused nephrotoxicity. CDDP and nephrotoxicity again."
+    )
+    long_end = text.index(" (")
+    spans = [Span(0, long_end, C, 0.9), Span(text.index("nephro"), text.index("nephro") + 14, D)]
+    out = propagate(text, spans, find_abbreviations(text))
+    found = {(text[s.start : s.end], s.type) for s in out}
+    assert ("CDDP", C) in found
+    assert sum(1 for s in out if text[s.start : s.end] == "CDDP") == 2
+    assert sum(1 for s in out if text[s.start : s.end] == "nephrotoxicity") == 2
+
+
+def test_scores_strict_mentions_and_document_concepts() -> None:
+    gold = {"1": [(0, 5, C, ("MESH:D1",)), (10, 15, D, ("MESH:D2",)), (20, 25, D, ("MESH:D2",))]}
+    pred = {"1": [(0, 5, C, ("MESH:D1",)), (10, 14, D, ("MESH:D2",)), (30, 35, D, ("MESH:D9",))]}
+    m = score_mentions(gold, pred, [C, D])
+    assert (m["all"].tp, m["all"].fp, m["all"].fn) == (1, 2, 2)
+    assert m["Chemical"].f1 == 1.0
+    c = score_concepts(gold, pred, [C, D])
+    assert (c["Disease"].tp, c["Disease"].fp, c["Disease"].fn) == (1, 1, 0)
+    assert round(c["all"].f1, 4) == round(2 * (2 / 3) * 1 / (2 / 3 + 1), 4)
+
+
+def test_wrong_model_paths_say_what_was_expected(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found.*") as missing:
+        load_recognizer(f"tagger:{tmp_path / 'nope'}")
+    assert "kg train ner" in (missing.value.hint or "")
+    with pytest.raises(ConfigError, match="is not a kg tagger"):
+        load_recognizer(f"tagger:{tmp_path}")
+    with pytest.raises(ConfigError, match="unknown recognizer backend"):
+        load_recognizer("spacy:/x")
+    from extractors.ner.encoders import encoder_path
+
+    with pytest.raises(ConfigError, match="neither a known encoder nor a model folder"):
+        encoder_path(str(tmp_path))
+
+
+def test_a_trained_tiny_tagger_finds_its_training_mentions(tiny_tagger: Path) -> None:
+    model = load_recognizer(f"tagger:{tiny_tagger}")
+    title, abstract, _ = TEXTS[1]
+    text = f"{title} {abstract}"
+    (spans,) = model.predict([text])
+    found = {(text[s.start : s.end], s.type) for s in spans}
+    assert ("hypothyroidism", D) in found
+    assert ("lithium", C) in found or ("Lithium", C) in found
+
+
+def test_extraction_output_round_trips_through_pubtator(tiny_tagger: Path, tmp_path: Path) -> None:
+    from kg.readers import read_path
+    from loaders.files.pubtator import write_pubtator
+
+    extractor = EntityExtractor(load_recognizer(f"tagger:{tiny_tagger}"), linker=None)
+    docs = [Document(pmid=str(k), title=t, abstract=a) for k, (t, a, _) in enumerate(TEXTS, 1)]
+    annotated = extractor.batch(docs)
+    assert sum(len(d.mentions) for d in annotated) >= 8
+    out = tmp_path / "pred.pubtator"
+    with out.open("w", encoding="utf-8") as fh:
+        write_pubtator(annotated, fh)
+    back = [d for d in read_path(out, "pubtator") if isinstance(d, Document)]
+    assert [(m.start, m.end, m.type) for d in back for m in d.mentions] == [
+        (m.start, m.end, m.type) for d in annotated for m in d.mentions
+    ]
+    for d in back:
+        for m in d.mentions:
+            assert d.text[m.start : m.end] == m.text
+
+
+def test_kg_extract_and_eval_on_the_tiny_model(tiny_tagger: Path, tmp_path: Path, settings) -> None:
+    from kg.cli.app import main
+
+    root = tiny_corpora(tmp_path / "gold")
+    gold = root / "bc5cdr" / "dev.pubtator"
+    env = {"KG_EXTRACT__LINK": "false"}
+    runner = CliRunner()
+    out = tmp_path / "out.xml"
+    spec = f"tagger:{tiny_tagger}"
+    no_link = settings.model_validate(
+        {**settings.model_dump(), "extract": {**settings.extract.model_dump(), "link": False}}
+    )
+    obj = {"settings": no_link}
+    res = runner.invoke(
+        main, ["extract", str(gold), "--to", "bioc", "--out", str(out), "--recognizer", spec,
+               "--no-progress"], obj=obj, env=env,
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert out.read_text().count("<document>") == len(TEXTS)
+    res = runner.invoke(main, ["eval", "ner", "--gold", str(gold), "--recognizer", spec, "--json"],
+                        obj=obj)  # fmt: skip
+    assert res.exit_code == 0, res.output
+    import json
+
+    scores = json.loads(res.output[res.output.index("{") :])
+    assert scores["all"]["f1"] > 70.0
+    # an existing predictions file is scored without a model: gold against itself is perfect
+    res = runner.invoke(main, ["eval", "ner", "--gold", str(gold), "--predictions", str(gold)],
+                        obj=obj)  # fmt: skip
+    assert res.exit_code == 0 and "100.00" in res.output
+
+
+class _Failing:
+    """An extractor that fails on one document: the run quarantines it and goes on."""
+
+    name = "failing@1"
+
+    def __call__(self, doc: Document) -> Document:
+        if doc.pmid == "2":
+            raise ValueError("cannot tokenize")
+        return doc
+
+    def batch(self, docs: list[Document]) -> list[Document]:
+        return [self(d) for d in docs]
+
+
+def test_a_document_the_model_fails_on_is_quarantined_in_order(tmp_path: Path) -> None:
+    items = [
+        Document(pmid="1", title="A", abstract="x"),
+        Document(pmid="2", title="B", abstract="y"),
+        DeletedCitation(pmid="7"),
+        Document(pmid="3", title="C", abstract="z"),
+        InputError("broken line", record="9"),
+    ]
+    report = RunReport()
+    q = Quarantine(tmp_path / "q.jsonl")
+    out = list(records(items, report, q, use_annotations=False, extractor=_Failing(), chunk=2))
+    q.close()
+    order = [getattr(r, "pmid", None) or r.document.pmid for r in out]
+    assert order == ["1", "7", "3"]
+    text = (tmp_path / "q.jsonl").read_text()
+    assert '"record": "2"' in text and "cannot tokenize" in text and '"record": "9"' in text
+    assert sum(report.quarantined.values()) == 2
+
+
+def test_pubtator_writer_handles_non_ascii_and_empty_abstracts(tiny_tagger: Path) -> None:
+    extractor = EntityExtractor(load_recognizer(f"tagger:{tiny_tagger}"), linker=None)
+    docs = [
+        Document(pmid="1", title="Lithium – ß-blockers and tremor ✓", abstract=""),
+        Document(pmid="2", title="", abstract="Aspirin " * 400),
+    ]
+    annotated = extractor.batch(docs)
+    for d in annotated:
+        d.check_offsets()
+    from loaders.files.pubtator import write_pubtator
+
+    buf = io.StringIO()
+    assert write_pubtator(annotated, buf) == 2
