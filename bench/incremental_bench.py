@@ -74,6 +74,11 @@ def snapshot(driver) -> dict:
     return out
 
 
+def empty(driver) -> None:
+    with driver.session() as session:  # CALL IN TRANSACTIONS needs an implicit transaction
+        session.run("MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS").consume()
+
+
 def summary(report: PullReport) -> dict:
     keys = ("status", "units_done", "read", "added", "updated", "unchanged", "deleted",
             "deletions_requested", "failed", "relations_changed", "duration_s")  # fmt: skip
@@ -131,7 +136,7 @@ def main() -> None:
     driver = open_driver(settings)
     results: dict = {"files": [f.name for f in files], "batch_size": args.batch_size}
     try:
-        driver.execute_query("MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS")
+        empty(driver)
         options = PullOptions(use_annotations=True)
         add_job(settings, "pubmed", "0 3 * * *",
                 ["updates", str(staging), "--use-annotations"],
@@ -164,7 +169,7 @@ def main() -> None:
 
         t0 = time.monotonic()
         docs, deleted_in_memory = survivors(files)
-        driver.execute_query("MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS")
+        empty(driver)
         scratch = ingest(
             docs,
             Neo4jSink(settings),

@@ -346,9 +346,9 @@ def _run_units(
     for unit in source.units(store):
         if bar is not None:
             bar.set_postfix_str(unit.label, refresh=False)
-            planned = getattr(source, "planned", None)
+            planned = getattr(source, "planned", None)  # known once E-utilities counted hits
             if planned:
-                bar.total = bar.n + planned if bar.total is None else max(bar.total, planned)
+                bar.total = planned
         broken: list[InputError] = []
         run = ingest(
             _watch_breaks(unit.read(), broken),
