@@ -72,22 +72,23 @@ def _as_string(value: Any) -> str:
     return "true" if value is True else "false" if value is False else str(value)
 
 
-def _as_int(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ConfigError(f"expected an integer, got {value!r}")
-    try:
-        return int(value)
-    except ValueError as exc:
-        raise ConfigError(f"expected an integer, got {value!r}") from exc
+def _number(cast: Callable[[Any], Any], what: str) -> Callable[[Any], Any]:
+    """A kind that accepts numbers (not booleans) and numeric text, turned by ``cast``."""
+    allowed = int | str if cast is int else int | float | str
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, allowed):
+            raise ConfigError(f"expected {what}, got {value!r}")
+        try:
+            return cast(value)
+        except ValueError as exc:
+            raise ConfigError(f"expected {what}, got {value!r}") from exc
+
+    return convert
 
 
-def _as_float(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ConfigError(f"expected a number, got {value!r}")
-    try:
-        return float(value)
-    except ValueError as exc:
-        raise ConfigError(f"expected a number, got {value!r}") from exc
+_as_int = _number(int, "an integer")
+_as_float = _number(float, "a number")
 
 
 def _as_bool(value: Any) -> bool:

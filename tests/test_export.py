@@ -16,8 +16,7 @@ from kg.schema import BIOLINK_CATEGORY, PREDICATES
 from loaders.rdf.export import export_rdf
 from loaders.rdf.graph import GraphPages
 from loaders.rdf.prefixes import expand
-from tests.conftest import empty_database
-from tests.toygraph import B2, C1, A, load_toy_graph, toy_documents
+from tests.toygraph import B2, C1, A, toy_documents, toy_driver
 
 DB = "neo4j"
 BIOLINK = "https://w3id.org/biolink/vocab/"
@@ -31,16 +30,8 @@ OX_FORMATS = {
 
 @pytest.fixture(scope="module")
 def toy(neo4j_server, tmp_path_factory) -> Iterator:
-    from loaders.neo4j.connection import open_driver
-
-    neo4j_server.start()
-    driver = open_driver(neo4j_server.settings)
-    empty_database(driver, neo4j_server.settings.neo4j.database)
-    load_toy_graph(neo4j_server.settings, tmp_path_factory.mktemp("toy"))
-    try:
-        yield driver
-    finally:
-        driver.close()
+    """The toy graph (tests/toygraph.py), loaded once for this module; yields a driver."""
+    yield from toy_driver(neo4j_server, tmp_path_factory)
 
 
 def cypher_counts(driver) -> dict[str, int]:

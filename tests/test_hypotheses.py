@@ -26,8 +26,7 @@ from queries.hypotheses import (
     ranking_metrics,
     score_pair,
 )
-from tests.conftest import empty_database
-from tests.toygraph import B1, B2, B3, C1, C2, A, D, X, load_toy_graph
+from tests.toygraph import B1, B2, B3, C1, C2, A, D, X, toy_driver
 
 DB = "neo4j"
 LN2, LN3, LN4 = math.log(2), math.log(3), math.log(4)
@@ -35,16 +34,8 @@ LN2, LN3, LN4 = math.log(2), math.log(3), math.log(4)
 
 @pytest.fixture(scope="module")
 def toy(neo4j_server, tmp_path_factory) -> Iterator:
-    from loaders.neo4j.connection import open_driver
-
-    neo4j_server.start()
-    driver = open_driver(neo4j_server.settings)
-    empty_database(driver, neo4j_server.settings.neo4j.database)
-    load_toy_graph(neo4j_server.settings, tmp_path_factory.mktemp("toy"))
-    try:
-        yield driver
-    finally:
-        driver.close()
+    """The toy graph (tests/toygraph.py), loaded once for this module; yields a driver."""
+    yield from toy_driver(neo4j_server, tmp_path_factory)
 
 
 # --- measures without a server -----------------------------------------------------------------

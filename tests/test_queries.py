@@ -19,8 +19,7 @@ from queries.library import (
     resolve_predicate_name,
     run_named,
 )
-from tests.conftest import empty_database
-from tests.toygraph import B1, B2, B3, C1, C2, A, D, X, load_toy_graph
+from tests.toygraph import B1, B2, B3, C1, C2, A, D, X, toy_driver
 
 REQUIRED = {
     "entity_lookup",
@@ -35,17 +34,8 @@ REQUIRED = {
 
 @pytest.fixture(scope="module")
 def toy(neo4j_server, tmp_path_factory) -> Iterator:
-    """The toy graph, loaded once for this module; yields a driver."""
-    from loaders.neo4j.connection import open_driver
-
-    neo4j_server.start()
-    driver = open_driver(neo4j_server.settings)
-    empty_database(driver, neo4j_server.settings.neo4j.database)
-    load_toy_graph(neo4j_server.settings, tmp_path_factory.mktemp("toy"))
-    try:
-        yield driver
-    finally:
-        driver.close()
+    """The toy graph (tests/toygraph.py), loaded once for this module; yields a driver."""
+    yield from toy_driver(neo4j_server, tmp_path_factory)
 
 
 def run(driver, name: str, **params) -> list[dict]:

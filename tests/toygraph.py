@@ -24,7 +24,9 @@ discovery —, (A, C2) via B1, B3 — never connected —, and (B3, D) via A —
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from kg.model import Document
 from tests.helpers import make_doc
@@ -104,3 +106,19 @@ def load_toy_graph(settings: object, tmp_path: Path) -> None:
         use_annotations=True,
     )
     assert report.clean, report.quarantined
+
+
+def toy_driver(neo4j_server: Any, tmp_path_factory: Any) -> Iterator[Any]:
+    """Body of the tests' module-scoped ``toy`` fixture: empty the test database, load the toy
+    graph once, yield a driver."""
+    from loaders.neo4j.connection import open_driver
+    from tests.conftest import empty_database
+
+    neo4j_server.start()
+    driver = open_driver(neo4j_server.settings)
+    empty_database(driver, neo4j_server.settings.neo4j.database)
+    load_toy_graph(neo4j_server.settings, tmp_path_factory.mktemp("toy"))
+    try:
+        yield driver
+    finally:
+        driver.close()

@@ -141,31 +141,27 @@ def kgx_cmd(ctx: click.Context, out: Path, page_size: int) -> None:
     )
 
 
-@export_group.command("pubtator")
-@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
-@_page_option
-@click.pass_context
-def pubtator_cmd(ctx: click.Context, out: Path, page_size: int) -> None:
-    """Every publication with the graph's mentions and relations, as PubTator.
+def _annotation_command(fmt: str, example: str) -> None:
+    """``kg export pubtator`` and ``kg export bioc``: the same command for two writers."""
 
-    The file reads back with `kg ingest OUT --use-annotations`. Example:
-    kg export pubtator annotations.pubtator
-    """
-    n = with_pages(
-        ctx, lambda driver, db: export_annotations(driver, db, "pubtator", out, page_size)
+    @export_group.command(
+        fmt,
+        help=(
+            f"Every publication with the graph's mentions and relations, as {fmt_name(fmt)}.\n\n"
+            f"The file reads back with `kg ingest OUT --use-annotations`. Example: {example}"
+        ),
     )
-    click.echo(f"{n} documents to {out}", err=True)
+    @click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+    @_page_option
+    @click.pass_context
+    def command(ctx: click.Context, out: Path, page_size: int) -> None:
+        n = with_pages(ctx, lambda driver, db: export_annotations(driver, db, fmt, out, page_size))
+        click.echo(f"{n} documents to {out}", err=True)
 
 
-@export_group.command("bioc")
-@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
-@_page_option
-@click.pass_context
-def bioc_cmd(ctx: click.Context, out: Path, page_size: int) -> None:
-    """Every publication with the graph's mentions and relations, as BioC XML.
+def fmt_name(fmt: str) -> str:
+    return {"pubtator": "PubTator", "bioc": "BioC XML"}[fmt]
 
-    The file reads back with `kg ingest OUT --use-annotations`. Example:
-    kg export bioc annotations.bioc.xml
-    """
-    n = with_pages(ctx, lambda driver, db: export_annotations(driver, db, "bioc", out, page_size))
-    click.echo(f"{n} documents to {out}", err=True)
+
+_annotation_command("pubtator", "kg export pubtator annotations.pubtator")
+_annotation_command("bioc", "kg export bioc annotations.bioc.xml")

@@ -52,6 +52,29 @@ def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
+def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--evidence, --format and --html, shared by ``open`` and ``closed``."""
+    options = [
+        click.option(
+            "--evidence",
+            type=click.IntRange(min=0),
+            default=2,
+            show_default=True,
+            help="Evidence sentences per edge in the trail.",
+        ),
+        click.option("--format", "fmt", type=click.Choice(OUTPUT_FORMATS), default="table"),
+        click.option(
+            "--html",
+            "html_out",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Also write an offline HTML page drawing the A–B–C subgraph.",
+        ),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
 def build_filters(kwargs: dict[str, Any]) -> Filters:
     from queries.hypotheses import Filters
 
@@ -167,20 +190,7 @@ def hypotheses_group() -> None:
     show_default=True,
     help="Paths (intermediates) per hypothesis in its trail.",
 )
-@click.option(
-    "--evidence",
-    type=click.IntRange(min=0),
-    default=2,
-    show_default=True,
-    help="Evidence sentences per edge in the trail.",
-)
-@click.option("--format", "fmt", type=click.Choice(OUTPUT_FORMATS), default="table")
-@click.option(
-    "--html",
-    "html_out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Also write an offline HTML page drawing the A–B–C subgraph.",
-)
+@output_options
 @click.pass_context
 def open_cmd(ctx: click.Context, source: str, **kwargs: Any) -> None:
     """Candidates C linked to SOURCE (a CURIE) through intermediates but not directly.
@@ -211,20 +221,7 @@ def open_cmd(ctx: click.Context, source: str, **kwargs: Any) -> None:
 @click.argument("target")
 @filter_options
 @click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
-@click.option(
-    "--evidence",
-    type=click.IntRange(min=0),
-    default=2,
-    show_default=True,
-    help="Evidence sentences per edge.",
-)
-@click.option("--format", "fmt", type=click.Choice(OUTPUT_FORMATS), default="table")
-@click.option(
-    "--html",
-    "html_out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Also write an offline HTML page drawing the A–B–C subgraph.",
-)
+@output_options
 @click.pass_context
 def closed_cmd(ctx: click.Context, source: str, target: str, **kwargs: Any) -> None:
     """The intermediates B joining SOURCE and TARGET, with the evidence on each hop.

@@ -65,11 +65,19 @@ def kgx_paths(out: Path) -> tuple[Path, Path]:
     return Path(f"{stem}_nodes.tsv"), Path(f"{stem}_edges.tsv")
 
 
-def write_nodes(entities: Iterable[EntityRow], out: TextIO) -> int:
-    out.write("\t".join(NODE_COLUMNS) + "\n")
+def _write(columns: tuple[str, ...], rows: Iterable[list[str]], out: TextIO) -> int:
+    out.write("\t".join(columns) + "\n")
     n = 0
-    for e in entities:
-        cells = [
+    for cells in rows:
+        out.write("\t".join(cells) + "\n")
+        n += 1
+    return n
+
+
+def write_nodes(entities: Iterable[EntityRow], out: TextIO) -> int:
+    """The nodes file; returns the number of rows."""
+    rows = (
+        [
             _cell(e.id),
             _cell(e.category),
             _cell(e.name),
@@ -77,16 +85,15 @@ def write_nodes(entities: Iterable[EntityRow], out: TextIO) -> int:
             KNOWLEDGE_SOURCE,
             _cell(e.provisional),
         ]
-        out.write("\t".join(cells) + "\n")
-        n += 1
-    return n
+        for e in entities
+    )
+    return _write(NODE_COLUMNS, rows, out)
 
 
 def write_edges(relations: Iterable[RelationRow], out: TextIO) -> int:
-    out.write("\t".join(EDGE_COLUMNS) + "\n")
-    n = 0
-    for r in relations:
-        cells = [
+    """The edges file; returns the number of rows."""
+    rows = (
+        [
             _cell(r.key),
             _cell(r.subject),
             _cell(r.predicate),
@@ -103,6 +110,6 @@ def write_edges(relations: Iterable[RelationRow], out: TextIO) -> int:
             _cell(r.last_year),
             _multi(r.relation_types),
         ]
-        out.write("\t".join(cells) + "\n")
-        n += 1
-    return n
+        for r in relations
+    )
+    return _write(EDGE_COLUMNS, rows, out)

@@ -46,20 +46,12 @@ WHERE r.key > $after
 WITH s, r, o ORDER BY r.key LIMIT $page
 RETURN collect([r.key, s.id, r.predicate, o.id, r.pmids, r.paper_count, r.evidence_count,
                 r.confidence, r.first_year, r.last_year, r.best_score, r.relation_types,
-                r.extractors,
-                COLLECT {{ MATCH (ev:Evidence {{relation_key: r.key}})
-                          RETURN [ev.id, ev.pmid, ev.sentence, ev.start, ev.end, ev.score,
-                                  ev.extractor, ev.relation_type] }}]) AS rows
+                r.extractors, {evidence}]) AS rows
 """
 
-_RELATIONS_BARE = """
-MATCH (s:Entity)-[r:{rel_type}]->(o:Entity)
-WHERE r.key > $after
-WITH s, r, o ORDER BY r.key LIMIT $page
-RETURN collect([r.key, s.id, r.predicate, o.id, r.pmids, r.paper_count, r.evidence_count,
-                r.confidence, r.first_year, r.last_year, r.best_score, r.relation_types,
-                r.extractors, []]) AS rows
-"""
+_EVIDENCE = """COLLECT {{ MATCH (ev:Evidence {{relation_key: r.key}})
+                          RETURN [ev.id, ev.pmid, ev.sentence, ev.start, ev.end, ev.score,
+                                  ev.extractor, ev.relation_type] }}"""
 
 _DOCUMENTS = """
 MATCH (p:Publication)
@@ -167,9 +159,11 @@ class GraphPages:
 
     def relations(self, *, evidence: bool = True) -> Iterator[RelationRow]:
         """Every asserted edge, predicate by predicate, in key order; with its evidence."""
-        template = _RELATIONS if evidence else _RELATIONS_BARE
         for predicate in PREDICATES.values():
-            for rows in self._pages(template.format(rel_type=predicate.rel_type)):
+            query = _RELATIONS.format(
+                rel_type=predicate.rel_type, evidence=_EVIDENCE.format() if evidence else "[]"
+            )
+            for rows in self._pages(query):
                 for row in rows:
                     *head, evs = row
                     yield RelationRow(

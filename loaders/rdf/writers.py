@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import TextIO
 from urllib.parse import quote
 
@@ -45,6 +46,20 @@ _TTL_PREFIX = re.compile(r"^[A-Za-z](?:[A-Za-z0-9_.-]*[A-Za-z0-9_-])?$")
 FALLBACK_NAMESPACE = "https://w3id.org/kg-biomed/curie/"
 
 
+def _remember(cache: dict[str, str], curie: str, text: str) -> str:
+    """Cache a rendered term: vocabulary and entities repeat, associations and evidence don't."""
+    if len(cache) < 4096 and not curie.startswith(("kga:", "kge:")):
+        cache[curie] = text
+    return text
+
+
+def _literal(lit: Lit, datatype_term: Callable[[str], str]) -> str:
+    """``"text"`` or ``"text"^^<datatype>`` (N-Triples and Turtle escape literals alike)."""
+    value, datatype = lit
+    text = '"' + value.translate(_ESCAPES) + '"'
+    return text if datatype is None else f"{text}^^{datatype_term(datatype)}"
+
+
 class RdfWriter:
     """Base: IRI rendering with a per-run cache of vocabulary IRIs and a triple count."""
 
@@ -66,15 +81,11 @@ class RdfWriter:
     def nt_iri(self, curie: str) -> str:
         found = self._vocab.get(curie)
         if found is None:
-            found = f"<{self.iri(curie)}>"
-            if len(self._vocab) < 4096 and not curie.startswith(("kga:", "kge:")):
-                self._vocab[curie] = found
+            found = _remember(self._vocab, curie, f"<{self.iri(curie)}>")
         return found
 
     def nt_literal(self, lit: Lit) -> str:
-        value, datatype = lit
-        text = '"' + value.translate(_ESCAPES) + '"'
-        return text if datatype is None else f"{text}^^{self.nt_iri(datatype)}"
+        return _literal(lit, self.nt_iri)
 
     def start(self) -> None:  # noqa: B027 - optional hook
         """Write what comes before the first block."""
@@ -129,14 +140,10 @@ class TurtleWriter(RdfWriter):
                 text = f"<{iri}>"
         else:
             text = f"<{self.iri(curie)}>"
-        if len(self._terms) < 4096 and not curie.startswith(("kga:", "kge:")):
-            self._terms[curie] = text
-        return text
+        return _remember(self._terms, curie, text)
 
     def literal(self, lit: Lit) -> str:
-        value, datatype = lit
-        text = '"' + value.translate(_ESCAPES) + '"'
-        return text if datatype is None else f"{text}^^{self.term(datatype)}"
+        return _literal(lit, self.term)
 
     def write(self, block: Block) -> None:
         subject, pairs = block
