@@ -14,6 +14,7 @@ round-trips.
 from __future__ import annotations
 
 import json
+import re
 from functools import cache, lru_cache
 from importlib import resources
 from urllib.parse import quote
@@ -24,6 +25,7 @@ from kg.errors import SchemaError
 
 #: Characters a local identifier may keep as they are (RFC 3987 unreserved + sub-delims + ':@/').
 _SAFE = "-._~!$&'()*+,;=:@/"
+_UNSAFE = re.compile(r"[^A-Za-z0-9\-._~!$&'()*+,;=:@/]")
 
 
 def _load(name: str) -> dict[str, str]:
@@ -74,7 +76,7 @@ def expand(curie: str) -> str:
         if not sep:
             raise SchemaError(f"{curie!r} is not a CURIE (prefix:local)")
         raise _unknown(prefix, curie)
-    if not local.isalnum():
+    if not local.isalnum() and _UNSAFE.search(local):
         local = quote(local, safe=_SAFE)
     return namespace + local
 

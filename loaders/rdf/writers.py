@@ -46,9 +46,14 @@ _TTL_PREFIX = re.compile(r"^[A-Za-z](?:[A-Za-z0-9_.-]*[A-Za-z0-9_-])?$")
 FALLBACK_NAMESPACE = "https://w3id.org/kg-biomed/curie/"
 
 
+#: Rendered terms kept per writer: vocabulary, entities and publications repeat (a publication
+#: per mention, an entity per edge). Bounded, so memory does not grow with the graph.
+CACHE_SIZE = 1 << 18
+
+
 def _remember(cache: dict[str, str], curie: str, text: str) -> str:
     """Cache a rendered term: vocabulary and entities repeat, associations and evidence don't."""
-    if len(cache) < 4096 and not curie.startswith(("kga:", "kge:")):
+    if len(cache) < CACHE_SIZE and not curie.startswith(("kga:", "kge:")):
         cache[curie] = text
     return text
 
@@ -84,9 +89,6 @@ class RdfWriter:
             found = _remember(self._vocab, curie, f"<{self.iri(curie)}>")
         return found
 
-    def nt_literal(self, lit: Lit) -> str:
-        return _literal(lit, self.nt_iri)
-
     def start(self) -> None:  # noqa: B027 - optional hook
         """Write what comes before the first block."""
 
@@ -105,13 +107,21 @@ class NTriplesWriter(RdfWriter):
         self.tail = f" <{self.iri(graph)}> .\n" if graph else " .\n"
 
     def write(self, block: Block) -> None:
+        # The hot loop of every export: cache lookups inlined, one write per block.
         subject, pairs = block
-        s = self.nt_iri(subject)
+        get, term = self._vocab.get, self.nt_iri
+        s = get(subject) or term(subject)
         tail = self.tail
         lines = []
         for p, o in pairs:
-            obj = self.nt_iri(o) if type(o) is str else self.nt_literal(o)
-            lines.append(f"{s} {self.nt_iri(p)} {obj}{tail}")
+            if type(o) is str:
+                obj = get(o) or term(o)
+            else:
+                value, datatype = o
+                obj = '"' + value.translate(_ESCAPES) + '"'
+                if datatype is not None:
+                    obj = f"{obj}^^{get(datatype) or term(datatype)}"
+            lines.append(f"{s} {get(p) or term(p)} {obj}{tail}")
         self.out.write("".join(lines))
         self.triples += len(pairs)
 
