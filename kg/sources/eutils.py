@@ -382,9 +382,6 @@ class EutilsSource:
             for item in read_pubmed(spool):
                 yield _relabel(item, label)
 
-    def describe(self) -> dict[str, Any]:
-        return {"source": self.kind, "query": self.query, "datetype": self.datetype}
-
 
 def iter_nothing() -> Iterator[Item]:
     return iter(())

@@ -98,7 +98,7 @@ class UpdateFilesSource:
                 if str(file) not in seen:
                     self.notes.append(
                         f"{file.name} sorts before {last}, which was applied already: not applied "
-                        "(it could undo later changes; `kg pull reset` and pull again to rebuild)"
+                        "(it could undo later changes; --full replays every file in order)"
                     )
                 continue
             yield Unit(
@@ -114,9 +114,6 @@ class UpdateFilesSource:
 
     def _commit(self, file: Path, store: StateStore) -> None:
         store.mark_file(self.key, file_state(file), cursor={"last_file": file.name})
-
-    def describe(self) -> dict[str, Any]:
-        return {"source": self.kind, "folder": str(self.folder)}
 
 
 class WatchFolderSource:
@@ -168,9 +165,6 @@ class WatchFolderSource:
                 commit=partial(store_file, self.key, now),
                 on_broken="skip",
             )
-
-    def describe(self) -> dict[str, Any]:
-        return {"source": self.kind, "folder": str(self.folder), "format": self.fmt}
 
 
 def store_file(key: str, seen: Any, store: StateStore) -> None:
