@@ -210,6 +210,7 @@ def render_html(result: DiscoveryResult) -> str:
 
 
 def write_html(result: DiscoveryResult, out: Path) -> Path:
+    """Write the page to ``out`` (creating its folder); returns ``out``."""
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render_html(result), encoding="utf-8")
     return out

@@ -113,9 +113,11 @@ class Filters:
 
     @property
     def windowed(self) -> bool:
+        """True when a year window is set."""
         return self.since_year is not None or self.until_year is not None
 
     def in_window(self, year: int | None) -> bool:
+        """Whether a paper of this year counts (one without a year: only without a window)."""
         if not self.windowed:
             return True
         if year is None:
@@ -125,6 +127,7 @@ class Filters:
         return lo <= year <= hi
 
     def cypher_params(self) -> dict[str, Any]:
+        """The filter values every projection query takes as parameters."""
         return {
             "preds": list(self.predicates) if self.predicates else None,
             "since": self.since_year,
@@ -155,6 +158,7 @@ class Timings:
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
+        """Time the enclosed block under ``name`` (times add up across calls)."""
         started = time.perf_counter()
         try:
             yield
@@ -163,6 +167,7 @@ class Timings:
 
     @property
     def total(self) -> float:
+        """Milliseconds over all stages."""
         return sum(self.stages.values())
 
 

@@ -135,6 +135,7 @@ class Param:
     high: float | None = None
 
     def coerce(self, raw: Any) -> Any:
+        """The value sent to Neo4j for ``raw``, or :class:`QueryError`."""
         try:
             value = KINDS[self.kind](raw)
         except (ConfigError, SchemaError) as exc:
@@ -146,6 +147,7 @@ class Param:
         return value
 
     def describe(self) -> str:
+        """One line for ``kg query --list`` and error hints."""
         bounds = ""
         if self.low is not None or self.high is not None:
             lo = "" if self.low is None else f"{self.low:g}"

@@ -147,7 +147,7 @@ def _annotation_command(fmt: str, example: str) -> None:
     @export_group.command(
         fmt,
         help=(
-            f"Every publication with the graph's mentions and relations, as {fmt_name(fmt)}.\n\n"
+            f"Every publication with the graph's mentions and relations, as {_fmt_name(fmt)}.\n\n"
             f"The file reads back with `kg ingest OUT --use-annotations`. Example: {example}"
         ),
     )
@@ -159,7 +159,7 @@ def _annotation_command(fmt: str, example: str) -> None:
         click.echo(f"{n} documents to {out}", err=True)
 
 
-def fmt_name(fmt: str) -> str:
+def _fmt_name(fmt: str) -> str:
     return {"pubtator": "PubTator", "bioc": "BioC XML"}[fmt]
 
 

@@ -76,6 +76,7 @@ def output_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def build_filters(kwargs: dict[str, Any]) -> Filters:
+    """The checked :class:`Filters` from the shared options (removed from ``kwargs``)."""
     from queries.hypotheses import Filters
 
     return Filters.build(
@@ -119,6 +120,7 @@ def format_trails(result: DiscoveryResult, limit: int) -> str:
 
 
 def print_discovery(result: DiscoveryResult, fmt: str, trails: int, html_out: Path | None) -> None:
+    """Print a discovery result as a table with evidence trails, or JSON; write the page."""
     if html_out is not None:
         from queries.html import write_html
 

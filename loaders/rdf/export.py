@@ -35,6 +35,7 @@ class ExportReport:
 
     @property
     def per_second(self) -> float:
+        """Triples written per second of the whole export."""
         return self.triples / self.seconds if self.seconds else 0.0
 
 
@@ -56,6 +57,7 @@ def open_output(out: Path | str) -> Iterator[TextIO]:
 
 
 def make_writer(fmt: str, stream: TextIO, graph_iri: str) -> RdfWriter:
+    """The writer for ``fmt`` on ``stream`` (N-Quads into the graph ``graph_iri``)."""
     if fmt not in FORMATS:
         raise ConfigError(f"unknown RDF format {fmt!r}", hint=f"use one of {', '.join(FORMATS)}")
     if fmt == "nq":

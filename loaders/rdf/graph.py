@@ -148,11 +148,13 @@ class GraphPages:
                 after = rows[-1][0]
 
     def entities(self) -> Iterator[EntityRow]:
+        """Every entity, in id order."""
         for rows in self._pages(_ENTITIES):
             for i, t, c, n, syn, prov in rows:
                 yield EntityRow(i, t, c, n, tuple(syn or ()), bool(prov))
 
     def publications(self) -> Iterator[PublicationRow]:
+        """Every publication with the ids of the entities it mentions, in PMID order."""
         for rows in self._pages(_PUBLICATIONS):
             for pmid, title, journal, date, year, version, mentions in rows:
                 yield PublicationRow(pmid, title, journal, date, year, version, tuple(mentions))

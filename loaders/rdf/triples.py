@@ -43,10 +43,12 @@ Block = tuple[str, list[Pair]]
 
 
 def integer(n: int) -> Lit:
+    """An ``xsd:integer`` literal."""
     return (str(int(n)), XSD_INTEGER)
 
 
 def double(x: float) -> Lit:
+    """An ``xsd:double`` literal."""
     return (repr(float(x)), XSD_DOUBLE)
 
 
@@ -59,6 +61,7 @@ def publication_curie(pmid: str) -> str:
 
 
 def entity_block(e: EntityRow) -> Block:
+    """An entity: its category, label, synonyms, identifier (see the module doc)."""
     pairs: list[Pair] = [(RDF_TYPE, e.category), ("rdfs:label", (e.name, None))]
     pairs += [("biolink:synonym", (s, None)) for s in e.synonyms if s != e.name]
     pairs.append(("dct:identifier", (e.id, None)))
@@ -68,6 +71,7 @@ def entity_block(e: EntityRow) -> Block:
 
 
 def publication_block(p: PublicationRow) -> Block:
+    """A publication: type, title, date, journal, identifier, the entities it mentions."""
     pairs: list[Pair] = [(RDF_TYPE, "biolink:Publication")]
     if p.title:
         pairs.append(("dct:title", (p.title, None)))

@@ -84,6 +84,7 @@ class RdfWriter:
             return FALLBACK_NAMESPACE + quote(curie, safe=":")
 
     def nt_iri(self, curie: str) -> str:
+        """The ``<IRI>`` of a CURIE, cached."""
         found = self._vocab.get(curie)
         if found is None:
             found = _remember(self._vocab, curie, f"<{self.iri(curie)}>")
@@ -135,6 +136,7 @@ class TurtleWriter(RdfWriter):
         self._terms: dict[str, str] = {}
 
     def term(self, curie: str) -> str:
+        """A CURIE as a Turtle term: a prefixed name if safe (declared at first use), else <IRI>."""
         found = self._terms.get(curie)
         if found is not None:
             return found
@@ -153,6 +155,7 @@ class TurtleWriter(RdfWriter):
         return _remember(self._terms, curie, text)
 
     def literal(self, lit: Lit) -> str:
+        """A Turtle literal."""
         return _literal(lit, self.term)
 
     def write(self, block: Block) -> None:
