@@ -4,10 +4,9 @@
 :mod:`kg.pipeline`). For a batch of documents it
 
 1. asks the recognizer (any backend of :mod:`extractors.ner.base`) for typed spans;
-2. *propagates* them within each abstract (``propagate``): a short form whose long form was
-   recognized ("cisplatin (CDDP)") gets the long form's type wherever it occurs, and a name
-   recognized once is recognized at its other whole-word occurrences too. Abstracts name an
-   entity again and again; a model that misses one occurrence of many should not lose it;
+2. optionally (``[extract] propagate``) *propagates* them within each abstract: a short form
+   whose long form was recognized ("cisplatin (CDDP)") gets the long form's type wherever it
+   occurs, and a name recognized once is recognized at its other whole-word occurrences too;
 3. links each mention with the lexicon (:class:`extractors.linker.Linker`), using the
    abstract's abbreviation definitions and the species it names. A mention the lexicon cannot
    link keeps no ID, and the graph gives it a stable provisional key.
@@ -70,7 +69,7 @@ class EntityExtractor:
         recognizer: Recognizer,
         linker: Linker | None,
         *,
-        spread: bool = True,
+        spread: bool = False,
     ) -> None:
         self.recognizer = recognizer
         self.linker = linker

@@ -57,4 +57,6 @@ def load_extractor(settings: Settings, recognizer: str | None = None):  # noqa: 
             )
         linker = Linker(path)
     model = load_recognizer(recognizer_spec(recognizer or cfg.recognizer))
+    if cfg.quantize and hasattr(model, "quantize"):
+        model.quantize()
     return EntityExtractor(model, linker, spread=cfg.propagate)

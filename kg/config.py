@@ -75,6 +75,7 @@ class ExtractConfig(_Frozen):
     lexicon: str = ""
     link: bool = True
     propagate: bool = True
+    quantize: bool = False
     batch_size: int = Field(ge=1)
     threads: int = Field(ge=0)
 

@@ -1,7 +1,8 @@
 """Shared fixtures: one real managed Neo4j for the whole test session.
 
 ``neo4j_server`` starts it once, on test ports (``$KG_TEST_BOLT_PORT`` / ``$KG_TEST_HTTP_PORT``,
-default 17687 / 17474, or free ones while another session holds those). Its home (``neo4j/``),
+default 17687 / 17474, or free ones while another session holds those; ``$KG_TEST_START_TIMEOUT``
+seconds to wait for it, default 120). Its home (``neo4j/``),
 data dir and config dir (with a generated password) live under a pytest temp dir, or under
 ``$KG_TEST_NEO4J_HOME`` to keep them between sessions. The jars come from the developer's normal
 cache (``~/.cache/kg``), so they are fetched once per machine. ``graph`` gives a driver to an empty
@@ -93,6 +94,8 @@ def settings(tmp_path_factory: pytest.TempPathFactory, _isolated_environment: No
                 "http_port": _test_port("KG_TEST_HTTP_PORT", 17474),
                 "heap": "512m",
                 "pagecache": "256m",
+                # a loaded machine (a model training beside the tests) starts Java slowly
+                "start_timeout_s": float(os.environ.get("KG_TEST_START_TIMEOUT", "120")),
             },
         },
         environ=no_user_config,

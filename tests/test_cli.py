@@ -31,11 +31,19 @@ def test_every_command_has_help() -> None:
         assert "Usage:" in result.output
 
 
-def test_ingest_without_annotations_says_no_model_is_installed(settings, tmp_path) -> None:
+def test_ingest_without_annotations_checks_the_extractor_before_reading(settings) -> None:
+    # the test settings' data dir has no lexicon: the run stops at once and says how to fix it
     result = run(settings, "ingest", str(FIXTURES / "mixed.pubtator"), "--no-progress")
     assert result.exit_code == 1
-    assert "no extraction model is installed" in result.output
-    assert "--use-annotations" in result.output
+    assert "no lexicon at" in result.output and "kg vocab build" in result.output
+    # a recognizer that does not exist is named, with what was expected there
+    no_link = settings.model_validate(
+        {**settings.model_dump(), "extract": {**settings.extract.model_dump(), "link": False}}
+    )
+    result = run(no_link, "ingest", str(FIXTURES / "mixed.pubtator"), "--no-progress",
+                 "--recognizer", "hf:/no/such/checkpoint")  # fmt: skip
+    assert result.exit_code == 2
+    assert "/no/such/checkpoint" in result.output
 
 
 def test_ingest_quarantines_bad_records_and_loads_the_rest(settings, graph, tmp_path) -> None:

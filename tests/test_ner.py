@@ -240,3 +240,30 @@ def test_pubtator_writer_handles_non_ascii_and_empty_abstracts(tiny_tagger: Path
 
     buf = io.StringIO()
     assert write_pubtator(annotated, buf) == 2
+
+
+def test_ingest_without_annotations_puts_recognized_entities_in_the_graph(
+    tiny_tagger: Path, tmp_path: Path, settings, graph
+) -> None:
+    """The extraction pipeline feeds the loader: no --use-annotations, the model annotates."""
+    from kg.cli.graph_cmd import ingest_paths
+
+    root = tiny_corpora(tmp_path / "in")
+    no_link = settings.model_validate(
+        {**settings.model_dump(), "extract": {**settings.extract.model_dump(), "link": False}}
+    )
+    source = root / "bc5cdr" / "train.pubtator"
+    report = ingest_paths(no_link, [source], recognizer=f"tagger:{tiny_tagger}")
+    assert report.read == len(TEXTS) and report.clean
+    with graph.session() as s:
+        rows = s.run(
+            "MATCH (p:Publication)-[m:MENTIONS]->(e:Entity) "
+            "RETURN e.name AS name, labels(e) AS labels, e.id AS id"
+        ).data()
+    names = {r["name"].lower() for r in rows}
+    assert {"hypothyroidism", "lithium"} <= names
+    # unlinked mentions get stable provisional keys
+    assert all(r["id"].startswith("KGP:") for r in rows)
+    # the same input again changes nothing
+    again = ingest_paths(no_link, [source], recognizer=f"tagger:{tiny_tagger}")
+    assert again.sink["publications_unchanged"] == len(TEXTS)

@@ -170,6 +170,22 @@ class Tagger:
         self.name = info.get("name", "kg-ner")
         self.version = str(info.get("version", "0"))
 
+    def quantize(self) -> None:
+        """Int8 weights for the linear layers (dynamic quantization): faster on CPU.
+
+        The dev scores of both forms are in the model card (docs/models/ner.md).
+        """
+        import warnings
+
+        import torch
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            self.model = torch.ao.quantization.quantize_dynamic(
+                self.model, {torch.nn.Linear}, dtype=torch.qint8
+            )
+        self.version += "-int8"
+
     def predict(self, texts: Sequence[str]) -> list[list[Span]]:
         import torch
 
@@ -239,6 +255,10 @@ def save_tagger(model: Any, folder: Path, config: dict[str, Any]) -> None:
         if not k.startswith(FROZEN_PREFIXES)
     }
     save_file(state, str(folder / ARTIFACT_WEIGHTS))
+    write_config(folder, config)
+
+
+def write_config(folder: Path, config: dict[str, Any]) -> None:
     (folder / ARTIFACT_CONFIG).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
 
 
@@ -253,10 +273,25 @@ def read_config(folder: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def load_weights(model: Any, folder: Path, base: str) -> None:
+    """Put an artifact's weights into a model built over its base encoder."""
+    from safetensors.torch import load_file
+
+    read_config(folder)
+    state = {k: v.float() for k, v in load_file(str(folder / ARTIFACT_WEIGHTS)).items()}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    missing = [k for k in missing if not k.startswith(FROZEN_PREFIXES)]
+    if missing or unexpected:
+        raise ConfigError(
+            f"{folder / ARTIFACT_WEIGHTS} does not fit base encoder {base!r}: "
+            f"missing {missing[:3]}, unexpected {unexpected[:3]}",
+            hint="the artifact was trained over another encoder; retrain or fix tagger.json",
+        )
+
+
 def load_tagger(folder: Path, threads: int | None = None) -> Tagger:
     """Load a tagger artifact over its base encoder."""
     import torch
-    from safetensors.torch import load_file
 
     from extractors.ner.encoders import load_encoder
 
@@ -266,14 +301,6 @@ def load_tagger(folder: Path, threads: int | None = None) -> Tagger:
     encoder, tokenizer = load_encoder(config["base"])
     types = [EntityType(t) for t in config["types"]]
     model = build_model(encoder, len(types))
-    state = {k: v.float() for k, v in load_file(str(folder / ARTIFACT_WEIGHTS)).items()}
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    missing = [k for k in missing if not k.startswith(FROZEN_PREFIXES)]
-    if missing or unexpected:
-        raise ConfigError(
-            f"{folder / ARTIFACT_WEIGHTS} does not fit base encoder {config['base']!r}: "
-            f"missing {missing[:3]}, unexpected {unexpected[:3]}",
-            hint="the artifact was trained over another encoder; retrain or fix tagger.json",
-        )
+    load_weights(model, folder, config["base"])
     model.eval()
     return Tagger(model, tokenizer, types, int(config["max_len"]), config)

@@ -27,6 +27,7 @@ from extractors.ner.tagger import (
     pad_batch,
     save_tagger,
     windows,
+    write_config,
 )
 from kg.model import Document
 from kg.schema import EntityType
@@ -53,6 +54,8 @@ class TrainConfig:
     threads: int | None = None
     #: Cap on documents per corpus (quick runs and tests); ``None`` uses all.
     max_docs: int | None = None
+    #: Start from the weights of this tagger artifact (continued training) instead of the base.
+    init: Path | None = None
     version: str = "1"
     name: str = "kg-ner"
     extra: dict[str, Any] = field(default_factory=dict)
@@ -126,6 +129,10 @@ def train(
     encoder, tokenizer = load_encoder(config.base)
     encoder.embeddings.word_embeddings.weight.requires_grad_(False)
     model = build_model(encoder, len(TYPES))
+    if config.init is not None:
+        from extractors.ner.tagger import load_weights
+
+        load_weights(model, config.init, config.base)
     data, counts = labelled_windows(tokenizer, config)
     echo(f"training windows: {len(data)} " + ", ".join(f"{k}={v}" for k, v in counts.items()))
     steps_per_epoch = math.ceil(len(data) / config.batch_size)
@@ -145,7 +152,11 @@ def train(
         "types": [t.value for t in TYPES],
         "max_len": config.max_len,
         "training": {
-            **{k: v for k, v in asdict(config).items() if k not in ("corpora_dir", "out")},
+            **{
+                k: (str(v) if isinstance(v, Path) else v)
+                for k, v in asdict(config).items()
+                if k not in ("corpora_dir", "out")
+            },
             "windows": counts,
             "epochs_dev": [],
         },
@@ -188,4 +199,7 @@ def train(
             save_tagger(model, config.out, record)
     if bar is not None:
         bar.close()
+    # the weights are the best epoch's; the record keeps every epoch's dev scores
+    record["training"]["seconds_total"] = round(time.monotonic() - started)
+    write_config(config.out, record)
     return record

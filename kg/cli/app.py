@@ -20,8 +20,6 @@ COMMAND_MODULES = (
     "kg.cli.vocab_cmd",
     "kg.cli.pull_cmd",
     "kg.cli.schedule_cmd",
-    "kg.cli.pull_cmd",
-    "kg.cli.schedule_cmd",
     "kg.cli.train_cmd",
     "kg.cli.extract_cmd",
     "kg.cli.query_cmd",

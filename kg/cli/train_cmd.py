@@ -54,6 +54,11 @@ def train_group() -> None:
 @click.option(
     "--max-docs", type=click.IntRange(min=1), help="Cap documents per corpus (quick runs)."
 )
+@click.option(
+    "--init",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Continue from this tagger's weights (a folder written by kg train ner).",
+)
 @click.option("--seed", default=13, show_default=True, type=int)
 @click.option("--threads", type=click.IntRange(min=1), help="CPU threads for torch.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
@@ -68,13 +73,15 @@ def train_ner_cmd(
     lr: float,
     max_len: int,
     max_docs: int | None,
+    init: Path | None,
     seed: int,
     threads: int | None,
     no_progress: bool,
 ) -> None:
     """Fine-tune the six-type tagger and keep the epoch with the best dev score.
 
-    Example (the shipped model): kg train ner --corpora ../shared/data/corpora --out models/ner
+    The shipped model (docs/models/ner.md): kg train ner --corpora ../shared/data/corpora
+    --out /tmp/ner-run --epochs 2, then --init /tmp/ner-run --epochs 2 --lr 5e-5 --seed 14.
     """
     from extractors.ner.train import TrainConfig, train
 
@@ -87,6 +94,7 @@ def train_ner_cmd(
         lr=lr,
         max_len=max_len,
         max_docs=max_docs,
+        init=init,
         seed=seed,
         threads=threads,
     )
