@@ -129,10 +129,12 @@ def train(
     encoder, tokenizer = load_encoder(config.base)
     encoder.embeddings.word_embeddings.weight.requires_grad_(False)
     model = build_model(encoder, len(TYPES))
+    init_record = None
     if config.init is not None:
-        from extractors.ner.tagger import load_weights
+        from extractors.ner.tagger import load_weights, read_config
 
         load_weights(model, config.init, config.base)
+        init_record = read_config(config.init).get("training")
     data, counts = labelled_windows(tokenizer, config)
     echo(f"training windows: {len(data)} " + ", ".join(f"{k}={v}" for k, v in counts.items()))
     steps_per_epoch = math.ceil(len(data) / config.batch_size)
@@ -159,6 +161,8 @@ def train(
             },
             "windows": counts,
             "epochs_dev": [],
+            # the run this one continued from, so the artifact tells its whole history
+            "init_training": init_record,
         },
     }
     best = -1.0
