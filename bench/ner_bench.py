@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from extractors.registry import load_extractor  # noqa: E402
+from extractors.registry import load_entity_extractor  # noqa: E402
 from kg.config import load_settings  # noqa: E402
 from kg.model import Document  # noqa: E402
 from kg.readers import read_path  # noqa: E402
@@ -54,7 +54,7 @@ def main() -> None:
     docs, read_s = read_docs(args.input, args.limit)
     chunk = args.chunk or settings.extract.batch_size
     t0 = time.perf_counter()
-    extractor = load_extractor(settings, args.recognizer)
+    extractor = load_entity_extractor(settings, args.recognizer)
     load_s = time.perf_counter() - t0
     # warm-up on a few documents (first calls allocate)
     extractor.batch(docs[:4])

@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from kg.schema import EntityType
+from kg.schema import EntityType, RelationType
 
 
 @dataclass(slots=True)
@@ -111,3 +111,69 @@ def format_table(title: str, scores: Mapping[str, PRF]) -> str:
             f"{s.tp + s.fn:6d} {s.tp + s.fp:6d}"
         )
     return "\n".join(lines)
+
+
+#: A relation reduced to what scoring looks at: (id, id) in sorted order, type, novelty.
+RelationItem = tuple[tuple[str, str], RelationType, bool | None]
+RELATION_LEVELS = ("pair", "pair+type", "pair+type+novelty")
+
+
+def relation_item(id1: str, id2: str, rtype: RelationType, novel: bool | None) -> RelationItem:
+    a, b = sorted((id1, id2))
+    return (a, b), rtype, novel
+
+
+def relation_scope(
+    gold: Mapping[str, Iterable[RelationItem]], types: Mapping[str, Mapping[str, EntityType]]
+) -> tuple[set[RelationType], set[frozenset[EntityType]]]:
+    """The relation types and entity-type pairs a gold file annotates.
+
+    BC5CDR annotates only chemical-induced disease: a predicted gene–disease association is
+    outside what it can confirm or deny, so it is left out of both sides rather than counted
+    as a false positive.
+    """
+    rtypes: set[RelationType] = set()
+    pairs: set[frozenset[EntityType]] = set()
+    for pmid, items in gold.items():
+        for (a, b), rtype, _ in items:
+            rtypes.add(rtype)
+            doc_types = types.get(pmid, {})
+            if a in doc_types and b in doc_types:
+                pairs.add(frozenset((doc_types[a], doc_types[b])))
+    return rtypes, pairs
+
+
+def score_relations(
+    gold: Mapping[str, Iterable[RelationItem]],
+    pred: Mapping[str, Iterable[RelationItem]],
+    pred_types: Mapping[str, Mapping[str, EntityType]],
+    scope: tuple[set[RelationType], set[frozenset[EntityType]]] | None = None,
+) -> dict[str, PRF]:
+    """Document-level relation P/R/F1 at three levels (:data:`RELATION_LEVELS`).
+
+    * ``pair``: the two identifiers match, in either order;
+    * ``pair+type``: and the relation type;
+    * ``pair+type+novelty``: and the novelty flag (only where the gold states one).
+
+    Predictions outside ``scope`` (relation types and entity-type pairs the gold annotates)
+    are not scored; ``pred_types`` gives each predicted identifier's entity type per document.
+    """
+    scores: dict[str, PRF] = {level: PRF() for level in RELATION_LEVELS}
+    for pmid, gold_items in gold.items():
+        g = list(gold_items)
+        p = []
+        for item in pred.get(pmid, ()):
+            (a, b), rtype, _ = item
+            if scope is not None:
+                doc_types = pred_types.get(pmid, {})
+                kinds = frozenset((doc_types.get(a), doc_types.get(b)))
+                if rtype not in scope[0] or kinds not in scope[1]:
+                    continue
+            p.append(item)
+        scores["pair"].add({x[0] for x in g}, {x[0] for x in p})
+        scores["pair+type"].add({x[:2] for x in g}, {x[:2] for x in p})
+        if any(x[2] is not None for x in g):
+            scores["pair+type+novelty"].add(set(g), set(p))
+    if not scores["pair+type+novelty"].tp + scores["pair+type+novelty"].fn:
+        del scores["pair+type+novelty"]
+    return scores

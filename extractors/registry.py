@@ -35,17 +35,45 @@ def lexicon_path(settings: Settings) -> Path:
     return Path(configured).expanduser() if configured else default_lexicon_path(settings.data_dir)
 
 
-def load_extractor(settings: Settings, recognizer: str | None = None):  # noqa: ANN201
-    """The entity extractor the configuration names (relations join it with issue 4)."""
+def load_extractor(  # noqa: ANN201
+    settings: Settings,
+    recognizer: str | None = None,
+    relations: str | None = None,
+    *,
+    entities: bool = True,
+):
+    """The extractor the configuration names: entities, then relations unless they are none.
+
+    ``entities=False`` keeps the mentions each document brings (relations on gold entities).
+    """
+    from extractors.relations.base import load_relation_backend
+
+    cfg = settings.extract
+    _set_threads(cfg.threads)
+    found = load_entity_extractor(settings, recognizer) if entities else None
+    backend = load_relation_backend(relations or cfg.relations, cfg.relation_threshold)
+    if backend is not None and cfg.quantize and hasattr(backend, "quantize"):
+        backend.quantize()
+    if backend is None:
+        if found is None:
+            raise ModelNotInstalledError(
+                "relations are off ([extract] relations = none) and entities are not asked for",
+                hint="choose a relation model, or let the entity models run",
+            )
+        return found
+    from extractors.relations.extractor import RelationExtractor
+
+    return RelationExtractor(found, backend)
+
+
+def load_entity_extractor(settings: Settings, recognizer: str | None = None):  # noqa: ANN201
+    """The entity extractor the configuration names (recognizer, propagation, linker)."""
     from extractors.entities import EntityExtractor
     from extractors.linker import Linker
     from extractors.ner.base import load_recognizer
 
     cfg = settings.extract
-    if cfg.threads:
-        import torch
-
-        torch.set_num_threads(cfg.threads)
+    _set_threads(cfg.threads)
     linker = None
     if cfg.link:
         path = lexicon_path(settings)
@@ -60,3 +88,10 @@ def load_extractor(settings: Settings, recognizer: str | None = None):  # noqa: 
     if cfg.quantize and hasattr(model, "quantize"):
         model.quantize()
     return EntityExtractor(model, linker, spread=cfg.propagate)
+
+
+def _set_threads(threads: int) -> None:
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)

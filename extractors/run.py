@@ -11,7 +11,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TextIO
 
-from extractors.evaluation import PRF, Item, score_concepts, score_mentions
+from extractors.evaluation import (
+    PRF,
+    Item,
+    relation_item,
+    relation_scope,
+    score_concepts,
+    score_mentions,
+    score_relations,
+)
 from kg.errors import ConfigError, InputError
 from kg.model import DeletedCitation, Document
 from kg.pipeline import Extractor, extract_all
@@ -25,11 +33,12 @@ WRITERS = ("pubtator", "bioc", "jsonl")
 class ExtractReport:
     documents: int = 0
     mentions: int = 0
+    relations: int = 0
     failed: list[InputError] = field(default_factory=list)
 
 
-def _plain(doc: Document) -> Document:
-    return replace(doc, mentions=(), relations=())
+def _plain(doc: Document, keep_mentions: bool = False) -> Document:
+    return replace(doc, mentions=doc.mentions if keep_mentions else (), relations=())
 
 
 def annotate(
@@ -39,17 +48,23 @@ def annotate(
     *,
     chunk: int = 32,
     progress: Callable[[int], None] | None = None,
+    keep_mentions: bool = False,
 ) -> Iterator[Document]:
-    """The documents of ``items`` annotated by ``extractor``; failures go to ``report``."""
+    """The documents of ``items`` annotated by ``extractor``; failures go to ``report``.
+
+    Input annotations are dropped first; ``keep_mentions`` keeps the mentions (relations on
+    gold entities).
+    """
     pending: list[Document] = []
 
     def flush() -> Iterator[Document]:
-        for doc in extract_all(extractor, [_plain(d) for d in pending]):
+        for doc in extract_all(extractor, [_plain(d, keep_mentions) for d in pending]):
             if isinstance(doc, InputError):
                 report.failed.append(doc)
                 continue
             report.documents += 1
             report.mentions += len(doc.mentions)
+            report.relations += len(doc.relations)
             yield doc
         if progress is not None:
             progress(len(pending))
@@ -118,3 +133,18 @@ def evaluate(
     wanted = list(types) if types else gold_types(gold)
     g, p = items_of(gold), items_of(predicted)
     return score_mentions(g, p, wanted), score_concepts(g, p, wanted)
+
+
+def _entity_types(doc: Document) -> dict[str, EntityType]:
+    return {i: m.type for m in doc.mentions for i in m.entity_ids}
+
+
+def evaluate_relations(gold: Sequence[Document], predicted: Sequence[Document]) -> dict[str, PRF]:
+    """Document-level relation scores of predictions against gold (see ``score_relations``)."""
+    g = {d.pmid: [relation_item(r.id1, r.id2, r.type, r.novel) for r in d.relations] for d in gold}
+    p = {
+        d.pmid: [relation_item(r.id1, r.id2, r.type, r.novel) for r in d.relations]
+        for d in predicted
+    }
+    scope = relation_scope(g, {d.pmid: _entity_types(d) for d in gold})
+    return score_relations(g, p, {d.pmid: _entity_types(d) for d in predicted}, scope)

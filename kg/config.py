@@ -76,6 +76,8 @@ class ExtractConfig(_Frozen):
     link: bool = True
     propagate: bool = True
     quantize: bool = False
+    relations: str = "default"
+    relation_threshold: float = Field(default=0.0, ge=0.0, le=1.0)
     batch_size: int = Field(ge=1)
     threads: int = Field(ge=0)
 

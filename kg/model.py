@@ -49,12 +49,16 @@ class Mention:
 
 @dataclass(frozen=True, slots=True)
 class AnnotatedRelation:
-    """A document-level relation as an input file states it (PubTator/BioC), by entity IDs."""
+    """A document-level relation by entity IDs, as an input file or a relation model states it."""
 
     type: RelationType
     id1: str
     id2: str
     novel: bool | None = None
+    #: A model's confidence in the relation; None for an input annotation (taken as 1.0).
+    score: float | None = None
+    #: Who stated it: ``annotation``, or the relation model as ``name@version``.
+    source: str = "annotation"
 
 
 @dataclass(frozen=True, slots=True)

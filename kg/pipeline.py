@@ -22,6 +22,7 @@ from typing import Protocol
 
 from kg.errors import InputError, KGError, ModelNotInstalledError, SchemaError
 from kg.model import (
+    AnnotatedRelation,
     DeletedCitation,
     Document,
     Entity,
@@ -38,7 +39,7 @@ from kg.text import sentence_at, sentence_spans
 log = logging.getLogger(__name__)
 
 #: Bumped when the way records are assembled changes, so stored fingerprints go stale.
-ASSEMBLY_VERSION = "1"
+ASSEMBLY_VERSION = "2"
 
 
 class Extractor(Protocol):
@@ -66,20 +67,52 @@ def _entity_types(doc: Document) -> dict[str, EntityType]:
     return types
 
 
-def _evidence_sentence(
-    doc: Document, spans: list[tuple[int, int]], id1: str, id2: str
-) -> tuple[str, int, int] | None:
-    """The first sentence that mentions both entities, if any."""
+#: Sentences of evidence kept per model-predicted relation in one document.
+MAX_EVIDENCE_SENTENCES = 3
+#: A relation whose entities share no sentence is shown with the passage joining their
+#: nearest mentions when it spans at most this many sentences.
+MAX_EVIDENCE_PASSAGE = 3
+
+
+def evidence_spans(
+    doc: Document, spans: list[tuple[int, int]], id1: str, id2: str, *, limit: int, passage: bool
+) -> list[tuple[str, int, int]]:
+    """Up to ``limit`` sentences that mention both entities, in text order.
+
+    With ``passage`` and no shared sentence: the shortest run of sentences from a mention of
+    one entity to a mention of the other, if it is at most :data:`MAX_EVIDENCE_PASSAGE` long.
+    """
     sentences: dict[str, set[int]] = {id1: set(), id2: set()}
     for m in doc.mentions:
         for eid in m.entity_ids:
             if eid in sentences:
                 sentences[eid].add(sentence_at(spans, m.start))
+    if not spans:
+        return []
     shared = sorted(sentences[id1] & sentences[id2])
-    if not shared or not spans:
-        return None
-    start, end = spans[shared[0]]
-    return doc.text[start:end], start, end
+    runs = [(i, i) for i in shared[:limit]]
+    if not runs and passage and sentences[id1] and sentences[id2]:
+        a, b = min(
+            ((x, y) for x in sentences[id1] for y in sentences[id2]),
+            key=lambda p: (abs(p[0] - p[1]), min(p)),
+        )
+        first, last = min(a, b), max(a, b)
+        if last - first < MAX_EVIDENCE_PASSAGE:
+            runs = [(first, last)]
+    return [(doc.text[spans[i][0] : spans[j][1]], spans[i][0], spans[j][1]) for i, j in runs]
+
+
+def relation_evidence(
+    doc: Document, spans: list[tuple[int, int]], rel: AnnotatedRelation
+) -> list[tuple[str, int, int]]:
+    """(text, start, end) of the evidence of one relation (see :func:`evidence_spans`).
+
+    An input annotation is one statement (its first shared sentence, if any); a model's
+    relation shows every sentence it rests on, up to a few, or the passage joining its ends.
+    """
+    predicted = rel.score is not None
+    limit = MAX_EVIDENCE_SENTENCES if predicted else 1
+    return evidence_spans(doc, spans, rel.id1, rel.id2, limit=limit, passage=predicted)
 
 
 def assemble(doc: Document, extractor: str = "annotation") -> tuple[PublicationRecord, list[Skip]]:
@@ -106,21 +139,21 @@ def assemble(doc: Document, extractor: str = "annotation") -> tuple[PublicationR
         subject, obj = (rel.id2, rel.id1) if resolved.swap else (rel.id1, rel.id2)
         if resolved.predicate.symmetric and obj < subject:
             subject, obj = obj, subject
-        found = _evidence_sentence(doc, spans, rel.id1, rel.id2)
-        sentence, start, end = found if found else (None, None, None)
-        evidence.append(
-            Evidence(
-                relation=Relation(subject, resolved.predicate.curie, obj),
-                pmid=doc.pmid,
-                relation_type=rel.type,
-                sentence=sentence,
-                start=start,
-                end=end,
-                score=1.0,
-                extractor=extractor,
-                novel=rel.novel,
+        found = relation_evidence(doc, spans, rel)
+        for sentence, start, end in found or [(None, None, None)]:
+            evidence.append(
+                Evidence(
+                    relation=Relation(subject, resolved.predicate.curie, obj),
+                    pmid=doc.pmid,
+                    relation_type=rel.type,
+                    sentence=sentence,
+                    start=start,
+                    end=end,
+                    score=1.0 if rel.score is None else round(float(rel.score), 4),
+                    extractor=extractor if rel.source == "annotation" else rel.source,
+                    novel=rel.novel,
+                )
             )
-        )
     fingerprint = stable_hash(
         ASSEMBLY_VERSION,
         doc.title,

@@ -177,7 +177,7 @@ def test_kg_extract_and_eval_on_the_tiny_model(tiny_tagger: Path, tmp_path: Path
     obj = {"settings": no_link}
     res = runner.invoke(
         main, ["extract", str(gold), "--to", "bioc", "--out", str(out), "--recognizer", spec,
-               "--no-progress"], obj=obj, env=env,
+               "--relations", "none", "--no-progress"], obj=obj, env=env,
     )  # fmt: skip
     assert res.exit_code == 0, res.output
     assert out.read_text().count("<document>") == len(TEXTS)
@@ -253,7 +253,7 @@ def test_ingest_without_annotations_puts_recognized_entities_in_the_graph(
         {**settings.model_dump(), "extract": {**settings.extract.model_dump(), "link": False}}
     )
     source = root / "bc5cdr" / "train.pubtator"
-    report = ingest_paths(no_link, [source], recognizer=f"tagger:{tiny_tagger}")
+    report = ingest_paths(no_link, [source], recognizer=f"tagger:{tiny_tagger}", relations="none")
     assert report.read == len(TEXTS) and report.clean
     with graph.session() as s:
         rows = s.run(
@@ -265,5 +265,5 @@ def test_ingest_without_annotations_puts_recognized_entities_in_the_graph(
     # unlinked mentions get stable provisional keys
     assert all(r["id"].startswith("KGP:") for r in rows)
     # the same input again changes nothing
-    again = ingest_paths(no_link, [source], recognizer=f"tagger:{tiny_tagger}")
+    again = ingest_paths(no_link, [source], recognizer=f"tagger:{tiny_tagger}", relations="none")
     assert again.sink["publications_unchanged"] == len(TEXTS)

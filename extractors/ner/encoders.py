@@ -67,8 +67,11 @@ def encoder_path(name: str) -> Path:
     return folder
 
 
-def load_encoder(name: str) -> tuple[Any, Any]:
-    """(encoder model, fast tokenizer) for ``name``; no network is ever used."""
+def load_encoder(name: str, **model_options: Any) -> tuple[Any, Any]:
+    """(encoder model, fast tokenizer) for ``name``; no network is ever used.
+
+    ``model_options`` go to ``AutoModel.from_pretrained`` (e.g. ``attn_implementation``).
+    """
     from transformers import AutoModel, AutoTokenizer
 
     folder = encoder_path(name)
@@ -78,5 +81,5 @@ def load_encoder(name: str) -> tuple[Any, Any]:
             f"the tokenizer in {folder} is not a fast tokenizer",
             hint="character offsets need a tokenizers-backed tokenizer (tokenizer.json)",
         )
-    encoder = AutoModel.from_pretrained(str(folder), local_files_only=True)
+    encoder = AutoModel.from_pretrained(str(folder), local_files_only=True, **model_options)
     return encoder, tokenizer

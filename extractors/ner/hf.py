@@ -198,30 +198,45 @@ class HFRecognizer:
         return [resolve_overlaps(spans) for spans in out]
 
 
-def _read_config(folder: Path) -> dict[str, Any]:
+def read_checkpoint_config(
+    folder: Path,
+    architecture: str = "ForTokenClassification",
+    kind: str = "token-classification",
+    expected: str = EXPECTED,
+) -> dict[str, Any]:
+    """``config.json`` of a checkpoint folder, checked to be of the ``architecture`` wanted."""
     path = folder / "config.json"
     if not folder.is_dir() or not path.is_file():
         raise ConfigError(
-            f"{folder} is not a Hugging Face checkpoint: no config.json", hint=EXPECTED
+            f"{folder} is not a Hugging Face checkpoint: no config.json", hint=expected
         )
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"{path} is not readable JSON: {exc}", hint=EXPECTED) from exc
+        raise ConfigError(f"{path} is not readable JSON: {exc}", hint=expected) from exc
     archs = config.get("architectures") or []
-    if archs and not any(a.endswith("ForTokenClassification") for a in archs):
+    if archs and not any(a.endswith(architecture) for a in archs):
         raise ConfigError(
-            f"{folder} holds a {', '.join(archs)} model, not a token-classification one",
-            hint=f"expected {EXPECTED}; an NER checkpoint's config.json names an "
-            "architecture ending in ForTokenClassification",
+            f"{folder} holds a {', '.join(archs)} model, not a {kind} one",
+            hint=f"expected {expected}; its config.json names an architecture ending in "
+            f"{architecture}",
         )
     if not any((folder / w).is_file() for w in WEIGHTS):
-        raise ConfigError(f"{folder} has no weights ({' or '.join(WEIGHTS[:2])})", hint=EXPECTED)
+        raise ConfigError(f"{folder} has no weights ({' or '.join(WEIGHTS[:2])})", hint=expected)
     return config
 
 
-def _read_label_map(folder: Path) -> dict[str, str | None]:
-    path = folder / LABEL_MAP
+def _read_config(folder: Path) -> dict[str, Any]:
+    return read_checkpoint_config(folder)
+
+
+def read_label_map(
+    folder: Path,
+    name: str = LABEL_MAP,
+    example: str = '{"LABEL_1": "B-Chemical", "LABEL_2": "I-Chemical", "LABEL_0": null}',
+) -> dict[str, str | None]:
+    """An optional JSON object next to a checkpoint mapping its labels to ours (or null)."""
+    path = folder / name
     if not path.is_file():
         return {}
     try:
@@ -231,9 +246,13 @@ def _read_label_map(folder: Path) -> dict[str, str | None]:
     if not isinstance(table, dict) or not all(isinstance(v, str | None) for v in table.values()):
         raise ConfigError(
             f"{path} must be one JSON object mapping labels to type names or null",
-            hint='e.g. {"LABEL_1": "B-Chemical", "LABEL_2": "I-Chemical", "LABEL_0": null}',
+            hint=f"e.g. {example}",
         )
     return table
+
+
+def _read_label_map(folder: Path) -> dict[str, str | None]:
+    return read_label_map(folder)
 
 
 def _window_length(config: Any, tokenizer: Any) -> int:

@@ -18,14 +18,13 @@ whose checksum is verified (:mod:`extractors.ner.encoders`).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from extractors.artifacts import ArtifactKind
 from extractors.ner.base import Span, resolve_overlaps
-from kg.errors import ConfigError
 from kg.schema import EntityType
 from kg.text import sentence_spans
 
@@ -35,10 +34,6 @@ if TYPE_CHECKING:
 
 O, B, I = 0, 1, 2  # noqa: E741 - the names of the tagging scheme
 IGNORE = -100
-ARTIFACT_CONFIG = "tagger.json"
-ARTIFACT_WEIGHTS = "tagger.safetensors"
-#: Parameters not saved in the artifact: they stay as the base encoder has them.
-FROZEN_PREFIXES = ("encoder.embeddings.word_embeddings.",)
 
 
 @dataclass(slots=True)
@@ -244,49 +239,30 @@ def build_model(encoder: Any, n_types: int) -> Any:
     return MultiHeadTagger()
 
 
+TAGGER = ArtifactKind(
+    "tagger",
+    "kg tagger",
+    "train one with `kg train ner`, or choose another backend "
+    "(e.g. hf:/path/to/checkpoint for a Hugging Face token-classification model)",
+)
+
+
 def save_tagger(model: Any, folder: Path, config: dict[str, Any]) -> None:
     """Write the artifact: trainable weights as float16 and the config next to them."""
-    from safetensors.torch import save_file
-
-    folder.mkdir(parents=True, exist_ok=True)
-    state = {
-        k: v.detach().to("cpu").half().contiguous()
-        for k, v in model.state_dict().items()
-        if not k.startswith(FROZEN_PREFIXES)
-    }
-    save_file(state, str(folder / ARTIFACT_WEIGHTS))
-    write_config(folder, config)
+    TAGGER.save(model, folder, config)
 
 
 def write_config(folder: Path, config: dict[str, Any]) -> None:
-    (folder / ARTIFACT_CONFIG).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    TAGGER.write_config(folder, config)
 
 
 def read_config(folder: Path) -> dict[str, Any]:
-    path = folder / ARTIFACT_CONFIG
-    if not path.is_file() or not (folder / ARTIFACT_WEIGHTS).is_file():
-        raise ConfigError(
-            f"{folder} is not a kg tagger: expected {ARTIFACT_CONFIG} and {ARTIFACT_WEIGHTS}",
-            hint="train one with `kg train ner`, or choose another backend "
-            "(e.g. hf:/path/to/checkpoint for a Hugging Face token-classification model)",
-        )
-    return json.loads(path.read_text(encoding="utf-8"))
+    return TAGGER.read_config(folder)
 
 
 def load_weights(model: Any, folder: Path, base: str) -> None:
     """Put an artifact's weights into a model built over its base encoder."""
-    from safetensors.torch import load_file
-
-    read_config(folder)
-    state = {k: v.float() for k, v in load_file(str(folder / ARTIFACT_WEIGHTS)).items()}
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    missing = [k for k in missing if not k.startswith(FROZEN_PREFIXES)]
-    if missing or unexpected:
-        raise ConfigError(
-            f"{folder / ARTIFACT_WEIGHTS} does not fit base encoder {base!r}: "
-            f"missing {missing[:3]}, unexpected {unexpected[:3]}",
-            hint="the artifact was trained over another encoder; retrain or fix tagger.json",
-        )
+    TAGGER.load_weights(model, folder, base)
 
 
 def load_tagger(folder: Path, threads: int | None = None) -> Tagger:

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import logging
 import math
-import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,14 @@ from extractors.ner.tagger import (
     save_tagger,
     windows,
     write_config,
+)
+from extractors.training import (
+    batches_by_length,
+    optimizer,
+    progress_bar,
+    seeded,
+    settings_record,
+    step,
 )
 from kg.model import Document
 from kg.schema import EntityType
@@ -88,14 +95,6 @@ def labelled_windows(tokenizer: Any, config: TrainConfig) -> tuple[list[Window],
     return out, counts
 
 
-def batches_by_length(items: list[Window], size: int, rng: random.Random) -> list[list[Window]]:
-    """Shuffled batches of windows of similar length (little padding)."""
-    order = sorted(range(len(items)), key=lambda i: (len(items[i].ids), rng.random()))
-    groups = [[items[i] for i in order[a : a + size]] for a in range(0, len(order), size)]
-    rng.shuffle(groups)
-    return groups
-
-
 def dev_scores(tagger: Tagger, config: TrainConfig) -> dict[str, dict[str, PRF]]:
     """Strict mention scores on each dev corpus, over the types it annotates."""
     result: dict[str, dict[str, PRF]] = {}
@@ -117,15 +116,11 @@ def train(
 ) -> dict[str, Any]:
     """Train, evaluate on dev after each epoch, keep the best; returns the run record."""
     import torch
-    from transformers import get_linear_schedule_with_warmup
 
     from extractors.ner.encoders import load_encoder
 
     started = time.monotonic()
-    rng = random.Random(config.seed)
-    torch.manual_seed(config.seed)
-    if config.threads:
-        torch.set_num_threads(config.threads)
+    rng = seeded(config.seed, config.threads)
     encoder, tokenizer = load_encoder(config.base)
     encoder.embeddings.word_embeddings.weight.requires_grad_(False)
     model = build_model(encoder, len(TYPES))
@@ -139,13 +134,7 @@ def train(
     echo(f"training windows: {len(data)} " + ", ".join(f"{k}={v}" for k, v in counts.items()))
     steps_per_epoch = math.ceil(len(data) / config.batch_size)
     total = steps_per_epoch * config.epochs
-    head = [p for n, p in model.named_parameters() if n.startswith("head.")]
-    body = [p for n, p in model.named_parameters() if not n.startswith("head.") and p.requires_grad]
-    optim = torch.optim.AdamW(
-        [{"params": body, "lr": config.lr}, {"params": head, "lr": config.head_lr}],
-        weight_decay=0.01,
-    )
-    sched = get_linear_schedule_with_warmup(optim, int(config.warmup * total), total)
+    optim, sched = optimizer(model, ("head.",), config.lr, config.head_lr, config.warmup, total)
     loss_fn = torch.nn.CrossEntropyLoss(ignore_index=IGNORE)
     record: dict[str, Any] = {
         "name": config.name,
@@ -154,11 +143,7 @@ def train(
         "types": [t.value for t in TYPES],
         "max_len": config.max_len,
         "training": {
-            **{
-                k: (str(v) if isinstance(v, Path) else v)
-                for k, v in asdict(config).items()
-                if k not in ("corpora_dir", "out")
-            },
+            **settings_record(config),
             "windows": counts,
             "epochs_dev": [],
             # the run this one continued from, so the artifact tells its whole history
@@ -166,27 +151,20 @@ def train(
         },
     }
     best = -1.0
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=total, unit="step", desc="train ner", dynamic_ncols=True)
+    bar = progress_bar(progress, total, "train ner")
     for epoch in range(1, config.epochs + 1):
         model.train()
         running = 0.0
-        for step, batch in enumerate(batches_by_length(data, config.batch_size, rng), 1):
+        groups = batches_by_length(data, config.batch_size, rng, lambda w: len(w.ids))
+        for n, batch in enumerate(groups, 1):
             ids, mask = pad_batch(batch, tokenizer)
             labels = torch.full((len(batch), ids.shape[1], len(TYPES)), IGNORE, dtype=torch.long)
             for r, w in enumerate(batch):
                 labels[r, 1 : 1 + len(w.ids)] = torch.tensor(w.labels)
             logits = model(ids, mask)
             loss = loss_fn(logits.reshape(-1, 3), labels.reshape(-1))
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optim.step()
-            sched.step()
-            optim.zero_grad(set_to_none=True)
-            running = 0.98 * running + 0.02 * loss.item() if step > 1 else loss.item()
+            step(model, loss, optim, sched)
+            running = 0.98 * running + 0.02 * loss.item() if n > 1 else loss.item()
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(epoch=epoch, loss=f"{running:.4f}")

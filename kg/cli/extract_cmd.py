@@ -17,6 +17,10 @@ _recognizer = click.option(
     help="default, or NAME:PATH with NAME one of tagger, hf, gliner, dictionary "
     "(overrides [extract] recognizer).",
 )
+_relations = click.option(
+    "--relations",
+    help="default, none, or NAME:PATH with NAME one of re, hf (overrides [extract] relations).",
+)
 _fmt = click.option(
     "--format",
     "fmt",
@@ -46,6 +50,7 @@ _fmt = click.option(
 )
 @_fmt
 @_recognizer
+@_relations
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.pass_context
 def extract_cmd(
@@ -55,9 +60,11 @@ def extract_cmd(
     out: Path,
     fmt: str | None,
     recognizer: str | None,
+    relations: str | None,
     no_progress: bool,
 ) -> None:
-    """Find and link the entities of INPUTS (files or folders) and write them out.
+    """Find and link the entities of INPUTS (files or folders), find the relations between
+    them, and write both out (PubTator relation lines: PMID, type, ID1, ID2, Novel|No).
 
     Offsets count characters of title + " " + abstract, as in PubTator. Annotations in the
     input are ignored. Records that cannot be read or annotated are reported on standard error
@@ -70,7 +77,7 @@ def extract_cmd(
     from kg.readers import read_path
 
     settings = settings_from(ctx)
-    extractor = load_extractor(settings, recognizer)
+    extractor = load_extractor(settings, recognizer, relations)
     report = ExtractReport()
     items = (item for path in inputs for item in read_path(path, fmt))
     bar = None
@@ -99,7 +106,11 @@ def extract_cmd(
             bar.close()
         if tmp is not None and tmp.exists():
             tmp.unlink()
-    click.echo(f"documents: {report.documents}   mentions: {report.mentions}", err=True)
+    click.echo(
+        f"documents: {report.documents}   mentions: {report.mentions}   "
+        f"relations: {report.relations}",
+        err=True,
+    )
     for error in report.failed:
         click.secho(f"  skipped: {error}", fg="yellow", err=True)
     if report.failed:
@@ -125,7 +136,7 @@ def _run_eval(
     if predictions is not None:
         predicted = gold_documents(predictions)
     else:
-        from extractors.registry import load_extractor
+        from extractors.registry import load_entity_extractor
 
         settings = settings_from(ctx)
         if not link:
@@ -135,7 +146,7 @@ def _run_eval(
                     "extract": {**settings.extract.model_dump(), "link": False},
                 }
             )
-        extractor = load_extractor(settings, recognizer)
+        extractor = load_entity_extractor(settings, recognizer)
         report = ExtractReport()
         predicted = list(annotate(extractor, gold_docs, report, chunk=settings.extract.batch_size))
     return evaluate(gold_docs, predicted)
@@ -221,3 +232,73 @@ def eval_norm_cmd(
         return
     _print(f"document concepts: {gold.name}", concepts, False)
     _print(f"strict mentions: {gold.name}", mentions, False)
+
+
+@eval_group.command("re")
+@_gold
+@_fmt
+@_recognizer
+@_relations
+@_pred
+@click.option(
+    "--mode",
+    type=click.Choice(["both", "end-to-end", "gold-entities"]),
+    default="both",
+    show_default=True,
+    help="end-to-end: the models find and link the entities first; gold-entities: the gold "
+    "file's mentions are given and only relations are predicted.",
+)
+@_json
+@click.pass_context
+def eval_re_cmd(
+    ctx: click.Context,
+    gold: Path,
+    fmt: str | None,
+    recognizer: str | None,
+    relations: str | None,
+    predictions: Path | None,
+    mode: str,
+    as_json: bool,
+) -> None:
+    """Document-level relation precision, recall and F1: pair (the two IDs, either order),
+    pair+type, and pair+type+novelty (where the gold states novelty).
+
+    Only the relation types and entity-type pairs the gold file annotates are scored (BC5CDR:
+    chemical-induced disease, read as Positive_Correlation between a chemical and a disease).
+
+    Example: kg eval re --gold ../shared/data/corpora/bc5cdr/dev.pubtator
+    """
+    from extractors.run import evaluate_relations, gold_documents
+
+    gold_docs = gold_documents(gold, fmt)
+    runs: dict[str, list] = {}
+    if predictions is not None:
+        runs["predictions"] = gold_documents(predictions)
+    else:
+        from extractors.registry import load_extractor
+        from extractors.run import ExtractReport, annotate
+
+        settings = settings_from(ctx)
+        modes = ["end-to-end", "gold-entities"] if mode == "both" else [mode]
+        for m in modes:
+            extractor = load_extractor(settings, recognizer, relations, entities=m == "end-to-end")
+            report = ExtractReport()
+            runs[m] = list(
+                annotate(
+                    extractor,
+                    gold_docs,
+                    report,
+                    chunk=settings.extract.batch_size,
+                    keep_mentions=m == "gold-entities",
+                )
+            )
+    results = {name: evaluate_relations(gold_docs, docs) for name, docs in runs.items()}
+    if as_json:
+        click.echo(
+            json.dumps(
+                {n: {k: v.as_dict() for k, v in r.items()} for n, r in results.items()}, indent=2
+            )
+        )
+        return
+    for name, scores in results.items():
+        _print(f"relations ({name}): {gold.name}", scores, False)

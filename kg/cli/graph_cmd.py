@@ -30,6 +30,7 @@ def ingest_paths(
     sink_name: str = "neo4j",
     show_progress: bool = False,
     recognizer: str | None = None,
+    relations: str | None = None,
 ) -> RunReport:
     """Read every path, build the records and write them: the function behind ``kg ingest``.
 
@@ -43,7 +44,7 @@ def ingest_paths(
     if not use_annotations:
         from extractors.registry import load_extractor
 
-        extractor = load_extractor(settings, recognizer)
+        extractor = load_extractor(settings, recognizer, relations)
 
     def items() -> Iterator:
         for path in paths:
@@ -109,6 +110,11 @@ def print_report(report: RunReport) -> None:
     help="Entity recognizer for this run: default, or NAME:PATH (tagger, hf, gliner, "
     "dictionary); overrides [extract] recognizer.",
 )
+@click.option(
+    "--relations",
+    help="Relation model for this run: default, none, or NAME:PATH (re, hf); overrides "
+    "[extract] relations.",
+)
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.pass_context
 def ingest_cmd(
@@ -119,6 +125,7 @@ def ingest_cmd(
     batch_size: int | None,
     quarantine: Path | None,
     recognizer: str | None,
+    relations: str | None,
     no_progress: bool,
 ) -> None:
     """Load documents (files or folders) into the graph.
@@ -135,6 +142,7 @@ def ingest_cmd(
         quarantine=quarantine,
         show_progress=not no_progress,
         recognizer=recognizer,
+        relations=relations,
     )
     print_report(report)
     if not report.clean:

@@ -52,9 +52,12 @@ def format_document(doc: Document) -> str:
         parts.append("</passage>")
     for i, r in enumerate(doc.relations):
         novel = "" if r.novel is None else _infon("novel", "Novel" if r.novel else "No")
+        model = (
+            "" if r.score is None else _infon("score", str(r.score)) + _infon("source", r.source)
+        )
         parts.append(
             f'<relation id="R{i}">{_infon("type", r.type.value)}{_infon("entity1", r.id1)}'
-            f"{_infon('entity2', r.id2)}{novel}</relation>"
+            f"{_infon('entity2', r.id2)}{novel}{model}</relation>"
         )
     parts.append("</document>\n")
     return "".join(parts)

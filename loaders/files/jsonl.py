@@ -6,10 +6,13 @@ import json
 from collections.abc import Iterable
 from typing import Any, TextIO
 
-from kg.model import Document
+from kg.model import AnnotatedRelation, Document
+from kg.pipeline import relation_evidence
+from kg.text import sentence_spans
 
 
 def document_to_json(doc: Document) -> dict[str, Any]:
+    spans = list(sentence_spans(doc.text)) if doc.relations else []
     row: dict[str, Any] = {
         "pmid": doc.pmid,
         "title": doc.title,
@@ -28,12 +31,18 @@ def document_to_json(doc: Document) -> dict[str, Any]:
             }
             for m in doc.mentions
         ],
-        "relations": [
-            {"type": r.type.value, "id1": r.id1, "id2": r.id2, "novel": r.novel}
-            for r in doc.relations
-        ],
+        "relations": [_relation(doc, spans, r) for r in doc.relations],
     }
     return {k: v for k, v in row.items() if v is not None}
+
+
+def _relation(doc: Document, spans: list[tuple[int, int]], r: AnnotatedRelation) -> dict:
+    row = {"type": r.type.value, "id1": r.id1, "id2": r.id2, "novel": r.novel}
+    if r.score is not None:  # a model's relation: its score, model and evidence sentences
+        row["score"] = r.score
+        row["source"] = r.source
+        row["evidence"] = [{"start": a, "end": b} for _, a, b in relation_evidence(doc, spans, r)]
+    return row
 
 
 def write_jsonl(docs: Iterable[Document], out: TextIO) -> int:

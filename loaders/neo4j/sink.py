@@ -5,7 +5,9 @@ Graph shape (docs/decisions/0002-graph-model.md):
 * ``(:Publication {pmid, title, abstract, journal, pub_date, year, mesh_terms, version,
   fingerprint})``
 * ``(:Entity:<Type> {id, name, type, category, synonyms, provisional})``
-* ``(:Publication)-[:MENTIONS {count, starts, ends, texts, sources}]->(:Entity)``
+* ``(:Publication)-[:MENTIONS {count, starts, ends, sentences, texts, sources}]->(:Entity)``
+  (``sentences``: the index of each mention's sentence, so that co-occurrence in a sentence is
+  queryable apart from asserted relations)
 * ``(:Entity)-[:<PREDICATE> {key, predicate, pmids, paper_count, evidence_count, first_year,
   last_year, best_score, confidence, relation_types, extractors, novel}]->(:Entity)``
 * ``(:Evidence {id, relation_key, subject, predicate, object, relation_type, pmid, sentence,
@@ -29,6 +31,7 @@ from kg.identifiers import is_provisional
 from kg.model import GraphBatch, PublicationRecord
 from kg.schema import BIOLINK_CATEGORY, PREDICATES, EntityType, predicate_by_curie
 from kg.sinks import WriteReport
+from kg.text import sentence_at, sentence_spans
 
 if TYPE_CHECKING:
     from neo4j import Driver, Transaction
@@ -118,7 +121,7 @@ MATCH (p:Publication {pmid: row.pmid})
 MATCH (e:Entity {id: row.id})
 MERGE (p)-[m:MENTIONS]->(e)
 SET m.count = row.count, m.starts = row.starts, m.ends = row.ends, m.texts = row.texts,
-    m.sources = row.sources
+    m.sources = row.sources, m.sentences = row.sentences
 """
 
 _EVIDENCE = """
@@ -199,13 +202,23 @@ def _mention_rows(records: list[PublicationRecord]) -> list[dict[str, Any]]:
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     for record in records:
         pmid = record.document.pmid
+        spans = list(sentence_spans(record.document.text)) if record.mentions else []
         for eid, m in record.mentions:
             row = rows.setdefault(
                 (pmid, eid),
-                {"pmid": pmid, "id": eid, "starts": [], "ends": [], "texts": [], "sources": []},
+                {
+                    "pmid": pmid,
+                    "id": eid,
+                    "starts": [],
+                    "ends": [],
+                    "sentences": [],
+                    "texts": [],
+                    "sources": [],
+                },
             )
             row["starts"].append(m.start)
             row["ends"].append(m.end)
+            row["sentences"].append(sentence_at(spans, m.start))
             if m.text not in row["texts"]:
                 row["texts"].append(m.text)
             if m.source not in row["sources"]:

@@ -1,0 +1,77 @@
+"""Full extraction pipeline benchmark (not a test): entities + normalization + relations.
+
+Runs the configured extractor over the first ``--limit`` abstracts of the PubMed baseline files
+in chunks, as ``kg ingest`` does, and reports abstracts/s, peak RSS and model load time. In the
+same run, as references: the entity stage alone on the same abstracts (so the relation stage's
+cost reads as a ratio), and reading the abstracts.
+
+    .venv/bin/python bench/pipeline_bench.py --limit 2000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.ner_bench import SHARED, read_docs  # noqa: E402
+from extractors.registry import load_extractor  # noqa: E402
+from kg.config import load_settings  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--input", type=Path, default=SHARED / "pubmed" / "baseline")
+    parser.add_argument("--limit", type=int, default=2000)
+    parser.add_argument("--relations", default=None, help="default, or NAME:PATH")
+    default_out = Path(__file__).parent / "results" / "pipeline_bench.json"
+    parser.add_argument("--out", type=Path, default=default_out)
+    args = parser.parse_args()
+
+    settings = load_settings()
+    docs, read_s = read_docs(args.input, args.limit)
+    chunk = settings.extract.batch_size
+    t0 = time.perf_counter()
+    extractor = load_extractor(settings, None, args.relations)
+    load_s = time.perf_counter() - t0
+    extractor.batch(docs[:4])  # warm-up: first calls allocate
+
+    def timed(fn) -> tuple[float, list]:
+        start = time.perf_counter()
+        out = []
+        for a in range(0, len(docs), chunk):
+            out.extend(fn(docs[a : a + chunk]))
+        return time.perf_counter() - start, out
+
+    entities_s, _ = timed(extractor.entities.batch)
+    full_s, annotated = timed(extractor.batch)
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    by_type = Counter(r.type.value for d in annotated for r in d.relations)
+    result = {
+        "documents": len(docs),
+        "chars_per_doc": round(sum(len(d.text) for d in docs) / max(len(docs), 1)),
+        "extractor": extractor.name,
+        "model_load_s": round(load_s, 2),
+        "read_docs_per_s": round(len(docs) / read_s, 1),
+        "entities_docs_per_s": round(len(docs) / entities_s, 2),
+        "pipeline_docs_per_s": round(len(docs) / full_s, 2),
+        "pipeline_vs_entities": round(entities_s / full_s, 3),
+        "mentions": sum(len(d.mentions) for d in annotated),
+        "relations": sum(by_type.values()),
+        "relations_by_type": dict(by_type.most_common()),
+        "peak_rss_mb": round(peak_mb),
+        "threads": __import__("torch").get_num_threads(),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,297 @@
+"""The default relation model: one encoder pass per document, every candidate pair scored.
+
+How it reads a document (the document-level approach of ATLOP, Zhou et al. 2021, written anew):
+
+1. the text is tokenized once with offsets; a marker piece (``*``) is put before and after every
+   mention of a linked entity, so the encoder sees where the entities are;
+2. the encoder (all-MiniLM-L6-v2 by default; 512 pieces at a time, a longer text in several
+   segments) gives a vector per piece; an entity's vector is the log-sum-exp over its mentions'
+   opening markers (a soft maximum: one strong mention is enough);
+3. for a pair, a *context vector* is pooled from the pieces both entities attend to (the product
+   of their last-layer attention, averaged over heads), so evidence anywhere in the abstract,
+   also across sentences, can count;
+4. a symmetric scorer (the pair is unordered; direction comes from the schema) gives one sigmoid
+   per relation type and one for novelty (BioRED's "is this a finding of this paper?").
+
+One sigmoid per type, not a softmax, so that a corpus that annotates only some types trains only
+those (BC5CDR annotates chemical-induced disease alone: it trains Positive_Correlation on
+chemical–disease pairs and nothing else), as the tagger's heads do for entity types.
+
+The artifact (``kg train re`` writes it) is a folder with ``relations.json`` (base encoder, types,
+threshold, training record) and ``relations.safetensors`` (fine-tuned layers and heads, float16,
+without the frozen word-embedding table, which comes from the pinned base encoder).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from extractors.artifacts import ArtifactKind
+from extractors.relations.candidates import (
+    TYPE_PAIR_INDEX,
+    TYPE_PAIRS,
+    DocEntity,
+    candidate_pairs,
+    doc_entities,
+    type_pair,
+)
+from kg.model import Document
+from kg.schema import RelationType
+
+if TYPE_CHECKING:
+    import torch
+
+MARKER = "*"
+TYPES: tuple[RelationType, ...] = tuple(RelationType)
+
+
+@dataclass(slots=True)
+class Encoded:
+    """A document ready for the network: marked segments and where each entity's mentions are."""
+
+    segments: list[list[int]]
+    #: per entity, the (segment, position) of each mention's opening marker ([CLS] counted)
+    positions: list[list[tuple[int, int]]]
+    entities: list[DocEntity]
+    pairs: list[tuple[int, int]]
+
+
+def encode(tokenizer: Any, doc: Document, max_len: int = 512) -> Encoded:
+    """Tokenize a document with entity markers and cut it into segments of ``max_len``."""
+    entities = doc_entities(doc)
+    text = doc.text
+    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    ids: list[int] = enc["input_ids"]
+    offsets: list[tuple[int, int]] = [tuple(o) for o in enc["offset_mapping"]]
+    marker = tokenizer.convert_tokens_to_ids(MARKER)
+    opens: dict[int, list[int]] = {}  # piece index -> entities with a mention starting there
+    closes: dict[int, int] = {}  # piece index -> mentions ending there
+    starts = [a for a, _ in offsets]
+
+    for e, ent in enumerate(entities):
+        for s, t in ent.spans:
+            first = bisect.bisect_right(starts, s) - 1
+            if first < 0 or offsets[first][1] <= s:
+                first += 1
+            last = bisect.bisect_left(starts, t) - 1
+            if first >= len(ids) or last < first:
+                continue
+            opens.setdefault(first, []).append(e)
+            closes[last] = closes.get(last, 0) + 1
+    marked: list[int] = []
+    where: list[list[int]] = [[] for _ in entities]
+    for i, piece in enumerate(ids):
+        for e in opens.get(i, ()):
+            where[e].append(len(marked))
+            marked.append(marker)
+        marked.append(piece)
+        marked.extend([marker] * closes.get(i, 0))
+    width = max_len - 2
+    segments = [marked[a : a + width] for a in range(0, max(len(marked), 1), width)]
+    positions = [[(p // width, p % width + 1) for p in ps] for ps in where]
+    keep = [i for i, ps in enumerate(positions) if ps]
+    if len(keep) < len(entities):  # an entity whose mentions no piece covers (odd spacing)
+        entities = [entities[i] for i in keep]
+        positions = [positions[i] for i in keep]
+    return Encoded(segments, positions, entities, candidate_pairs(entities))
+
+
+def build_model(encoder: Any, n_types: int = len(TYPES)) -> Any:
+    """The network over an encoder: entity pooling, pair context, symmetric scorer."""
+    import torch
+    from torch import nn
+
+    hidden = encoder.config.hidden_size
+
+    class PairScorer(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.encoder = encoder
+            self.project = nn.Linear(2 * hidden, hidden)
+            self.pair_type = nn.Embedding(len(TYPE_PAIRS), 32)
+            self.head = nn.Sequential(
+                nn.Linear(3 * hidden + 32, hidden),
+                nn.GELU(),
+                nn.Dropout(0.1),
+                nn.Linear(hidden, n_types + 1),
+            )
+            self.n_types = n_types
+
+        def forward(self, docs: Sequence[Encoded]) -> list[torch.Tensor]:
+            """Logits (pairs, types + 1: the last is novelty) for each document's pairs."""
+            rows = [seg for d in docs for seg in d.segments]
+            width = max(len(r) for r in rows) + 2
+            ids = torch.zeros((len(rows), width), dtype=torch.long)
+            mask = torch.zeros((len(rows), width), dtype=torch.long)
+            cls, sep = self.special
+            for r, seg in enumerate(rows):
+                row = [cls, *seg, sep]
+                ids[r, : len(row)] = torch.tensor(row)
+                mask[r, : len(row)] = 1
+            out = self.encoder(input_ids=ids, attention_mask=mask, output_attentions=True)
+            states = out.last_hidden_state  # (rows, L, h)
+            attn = out.attentions[-1].mean(1)  # (rows, L, L), averaged over heads
+            results = []
+            r0 = 0
+            for d in docs:
+                n = len(d.segments)
+                results.append(self._pairs(d, states[r0 : r0 + n], attn[r0 : r0 + n]))
+                r0 += n
+            return results
+
+        def _pairs(self, d: Encoded, states: torch.Tensor, attn: torch.Tensor) -> torch.Tensor:
+            if not d.pairs:
+                return states.new_zeros((0, self.n_types + 1))
+            n, length, h = states.shape
+            flat = states.reshape(n * length, h)
+            vecs, atts = [], []
+            for ps in d.positions:
+                idx = torch.tensor([s * length + p for s, p in ps])
+                vecs.append(torch.logsumexp(flat[idx], dim=0))
+                a = states.new_zeros((n, length))
+                for s, p in ps:
+                    a[s] += attn[s, p]
+                atts.append(a.reshape(-1) / len(ps))
+            ent = torch.stack(vecs)  # (E, h)
+            ent_att = torch.stack(atts)  # (E, n*L)
+            i = torch.tensor([p[0] for p in d.pairs])
+            j = torch.tensor([p[1] for p in d.pairs])
+            q = ent_att[i] * ent_att[j]
+            q = q / (q.sum(-1, keepdim=True) + 1e-5)
+            ctx = q @ flat  # (P, h)
+            za = torch.tanh(self.project(torch.cat([ent[i], ctx], -1)))
+            zb = torch.tanh(self.project(torch.cat([ent[j], ctx], -1)))
+            kinds = torch.tensor(
+                [
+                    TYPE_PAIR_INDEX[type_pair(d.entities[a].type, d.entities[b].type)]
+                    for a, b in d.pairs
+                ]
+            )
+            feats = torch.cat([za + zb, za * zb, (za - zb).abs(), self.pair_type(kinds)], -1)
+            return self.head(feats)
+
+    model = PairScorer()
+    return model
+
+
+@dataclass(frozen=True, slots=True)
+class PairPrediction:
+    """A scored relation between two entities of a document (canonical order)."""
+
+    id1: str
+    id2: str
+    type: RelationType
+    score: float
+    novel: bool | None
+    novel_score: float
+
+
+class RelationModel:
+    """A loaded model: ``predict(docs)`` gives each document's relations above the threshold."""
+
+    def __init__(self, model: Any, tokenizer: Any, info: dict[str, Any]) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.info = info
+        self.types = tuple(RelationType(t) for t in info.get("types", [t.value for t in TYPES]))
+        self.threshold = float(info.get("threshold", 0.5))
+        self.max_len = int(info.get("max_len", 512))
+        self.batch_size = int(info.get("batch_size", 4))
+        self.name = info.get("name", "kg-re")
+        self.version = str(info.get("version", "0"))
+        model.special = (tokenizer.cls_token_id, tokenizer.sep_token_id)
+
+    def quantize(self) -> None:
+        """Int8 weights for the linear layers (dynamic quantization): faster on CPU."""
+        import warnings
+
+        import torch
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            special = self.model.special
+            self.model = torch.ao.quantization.quantize_dynamic(
+                self.model, {torch.nn.Linear}, dtype=torch.qint8
+            )
+            self.model.special = special
+        self.version += "-int8"
+
+    def scores(self, docs: Sequence[Document]) -> list[tuple[Encoded, Any]]:
+        """(encoded document, sigmoid scores (pairs, types + 1) as numpy) for each document."""
+        import torch
+
+        encoded = [encode(self.tokenizer, d, self.max_len) for d in docs]
+        out: list[Any] = [None] * len(docs)
+        order = sorted(range(len(docs)), key=lambda k: -sum(map(len, encoded[k].segments)))
+        todo = [k for k in order if encoded[k].pairs]
+        self.model.eval()
+        with torch.inference_mode():
+            for a in range(0, len(todo), self.batch_size):
+                chunk = todo[a : a + self.batch_size]
+                logits = self.model([encoded[k] for k in chunk])
+                for k, lg in zip(chunk, logits, strict=True):
+                    out[k] = torch.sigmoid(lg.float()).numpy()
+        import numpy as np
+
+        empty = np.zeros((0, len(self.types) + 1), dtype="float32")
+        return [(e, s if s is not None else empty) for e, s in zip(encoded, out, strict=True)]
+
+    def predict(self, docs: Sequence[Document]) -> list[list[PairPrediction]]:
+        return [decode(e, s, self.types, self.threshold) for e, s in self.scores(docs)]
+
+
+def decode(
+    encoded: Encoded, scores: Any, types: Sequence[RelationType], threshold: float
+) -> list[PairPrediction]:
+    """Each pair whose best type scores at least ``threshold``, with that type."""
+    out = []
+    for (a, b), row in zip(encoded.pairs, scores, strict=True):
+        t = int(row[: len(types)].argmax())
+        if row[t] < threshold:
+            continue
+        novel_score = float(row[len(types)])
+        out.append(
+            PairPrediction(
+                encoded.entities[a].id,
+                encoded.entities[b].id,
+                types[t],
+                float(row[t]),
+                novel_score >= 0.5,
+                novel_score,
+            )
+        )
+    return out
+
+
+RELATIONS = ArtifactKind(
+    "relations",
+    "kg relation model",
+    "train one with `kg train re`, or use hf:/path/to/checkpoint for a Hugging Face "
+    "sequence-classification model",
+)
+
+
+def load_encoder_for_relations(base: str) -> tuple[Any, Any]:
+    """The base encoder with eager attention (the pair context needs attention weights)."""
+    from extractors.ner.encoders import load_encoder
+
+    encoder, tokenizer = load_encoder(base, attn_implementation="eager")
+    tokenizer.model_max_length = 1 << 30  # documents are cut into segments here, not truncated
+    return encoder, tokenizer
+
+
+def load_relation_model(folder: Path, threads: int | None = None) -> RelationModel:
+    import torch
+
+    config = RELATIONS.read_config(folder)
+    if threads:
+        torch.set_num_threads(threads)
+    encoder, tokenizer = load_encoder_for_relations(config["base"])
+    model = build_model(encoder, len(config.get("types", TYPES)))
+    RELATIONS.load_weights(model, folder, config["base"])
+    model.eval()
+    return RelationModel(model, tokenizer, config)

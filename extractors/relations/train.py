@@ -1,0 +1,391 @@
+"""``kg train re``: fine-tune the relation model on gold entities, keep the best epoch.
+
+The corpora (:data:`TRAIN_CORPORA`) each say which relation types they annotate between which
+entity types; a corpus trains only those sigmoids (the others are masked), so BC5CDR's
+chemical-induced disease teaches Positive_Correlation on chemical–disease pairs and is silent
+about the rest. After each epoch the model scores the dev splits *with gold entities*, the
+decision threshold is chosen on them (the mean pair+type F1 over the dev corpora), and the best
+epoch is kept. Reproducible: documents, shuffling and initialization follow ``seed``; the record
+of the run goes into ``relations.json``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from extractors.evaluation import PRF
+from extractors.relations.scorer import (
+    RELATIONS,
+    TYPES,
+    Encoded,
+    RelationModel,
+    build_model,
+    decode,
+    encode,
+    load_encoder_for_relations,
+)
+from extractors.training import (
+    batches_by_length,
+    optimizer,
+    progress_bar,
+    seeded,
+    settings_record,
+    step,
+)
+from kg.errors import ConfigError
+from kg.model import AnnotatedRelation, Document
+from kg.schema import EntityType, RelationType
+
+C, D = EntityType.CHEMICAL, EntityType.DISEASE
+
+
+@dataclass(frozen=True, slots=True)
+class RelationCorpus:
+    """An annotated file and what it annotates: relation types (None: all) on which pairs."""
+
+    name: str
+    path: str
+    #: relation types annotated; None = all eight
+    types: frozenset[RelationType] | None = None
+    #: entity-type pairs annotated; None = every allowed pair
+    pairs: frozenset[frozenset[EntityType]] | None = None
+    novelty: bool = False
+    #: TSV files (pmid, label, id1, id2) with the relations, when the text file has none
+    relation_files: tuple[str, ...] = ()
+    #: their labels as relation types; a label mapped to None marks its pair as unknown
+    labels: tuple[tuple[str, RelationType | None], ...] = ()
+
+
+#: Parameters trained at the head learning rate; the encoder's at the encoder's.
+HEAD_PREFIXES = ("project.", "pair_type.", "head.")
+CID = frozenset({RelationType.POSITIVE_CORRELATION})
+CHEM_DISEASE = frozenset({frozenset((C, D))})
+POS, NEG, BIND = (
+    RelationType.POSITIVE_CORRELATION,
+    RelationType.NEGATIVE_CORRELATION,
+    RelationType.BIND,
+)
+#: ChemDisGene's curated labels (CTD's interaction types) read as BioRED's. CTD's chemical-disease
+#: "marker/mechanism" is what BC5CDR's chemical-induced disease was drawn from.
+CHEMDISGENE_LABELS: tuple[tuple[str, RelationType | None], ...] = (
+    ("chem^disease:marker/mechanism", POS),
+    ("chem^disease:therapeutic", NEG),
+    ("chem^gene:increases-expression", POS),
+    ("chem^gene:increases-activity", POS),
+    ("chem^gene:decreases-expression", NEG),
+    ("chem^gene:decreases-activity", NEG),
+    ("chem^gene:affects-binding", BIND),
+)
+TRAIN_CORPORA: tuple[RelationCorpus, ...] = (
+    RelationCorpus("biored", "biored/train.pubtator", novelty=True),
+    RelationCorpus("bc5cdr", "bc5cdr/train.pubtator", CID, CHEM_DISEASE),
+    RelationCorpus(
+        "chemdisgene",
+        "chemdisgene/curated/abstracts.txt.gz",
+        frozenset({POS, NEG, BIND}),
+        frozenset({frozenset((C, D)), frozenset((C, EntityType.GENE))}),
+        relation_files=(
+            "chemdisgene/curated/approved_relns_ctd_v0.tsv.gz",
+            "chemdisgene/curated/approved_relns_new_v0.tsv.gz",
+        ),
+        labels=CHEMDISGENE_LABELS,
+    ),
+)
+DEV_CORPORA: tuple[RelationCorpus, ...] = (
+    RelationCorpus("biored", "biored/dev.pubtator", novelty=True),
+    RelationCorpus("bc5cdr", "bc5cdr/dev.pubtator", CID, CHEM_DISEASE),
+)
+
+
+def corpus_by_name(name: str, dev: bool = False) -> RelationCorpus:
+    table = {c.name: c for c in (DEV_CORPORA if dev else TRAIN_CORPORA)}
+    if name not in table:
+        raise ConfigError(f"unknown corpus {name!r}", hint=f"choose from {', '.join(table)}")
+    return table[name]
+
+
+@dataclass
+class TrainConfig:
+    corpora_dir: Path
+    out: Path
+    base: str = "all-MiniLM-L6-v2"
+    corpora: tuple[str, ...] = tuple(c.name for c in TRAIN_CORPORA)
+    dev: tuple[str, ...] = tuple(c.name for c in DEV_CORPORA)
+    #: Start the encoder from a tagger artifact's fine-tuned layers (the shipped NER model).
+    init_tagger: Path | None = None
+    epochs: int = 4
+    batch_size: int = 4
+    lr: float = 5e-5
+    head_lr: float = 1e-3
+    warmup: float = 0.06
+    max_len: int = 512
+    seed: int = 13
+    threads: int | None = None
+    max_docs: int | None = None
+    version: str = "1"
+    name: str = "kg-re"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def read_docs(config: TrainConfig, corpus: RelationCorpus) -> list[Document]:
+    return [doc for doc, _ in read_corpus(config, corpus)]
+
+
+Pair = tuple[str, str]
+
+
+def read_corpus(
+    config: TrainConfig, corpus: RelationCorpus
+) -> list[tuple[Document, frozenset[Pair]]]:
+    """The corpus's documents with their relations, and per document the pairs whose
+    relation type is unknown (stated with a label outside ``corpus.labels``)."""
+    from kg.readers import read_path
+
+    path = config.corpora_dir / corpus.path
+    if not path.exists():
+        raise ConfigError(
+            f"corpus file not found: {path}",
+            hint="point --corpora at the folder holding biored/, bc5cdr/ and chemdisgene/",
+        )
+    docs = [d for d in read_path(path, "pubtator") if isinstance(d, Document)]
+    docs = docs[: config.max_docs] if config.max_docs else docs
+    if not corpus.relation_files:
+        return [(d, frozenset()) for d in docs]
+    stated = _relation_table(config.corpora_dir, corpus)
+    out = []
+    for doc in docs:
+        rels, unknown = [], set()
+        for label, a, b in stated.get(doc.pmid, ()):
+            rtype = dict(corpus.labels).get(label)
+            if rtype is None:
+                unknown.add(tuple(sorted((a, b))))
+            else:
+                rels.append(AnnotatedRelation(rtype, a, b))
+        out.append((replace(doc, relations=tuple(rels)), frozenset(unknown)))
+    return out
+
+
+def _relation_table(root: Path, corpus: RelationCorpus) -> dict[str, list[tuple[str, str, str]]]:
+    import gzip
+
+    from kg.identifiers import normalize_ids
+
+    def curie(raw: str) -> str:
+        etype = EntityType.GENE if raw.isdigit() else EntityType.CHEMICAL
+        found = normalize_ids(raw, etype)
+        return found[0] if found else raw
+
+    table: dict[str, list[tuple[str, str, str]]] = {}
+    for name in corpus.relation_files:
+        with gzip.open(root / name, "rt", encoding="utf-8") as fh:
+            for line in fh:
+                cols = line.rstrip("\n").split("\t")
+                if len(cols) >= 4:
+                    table.setdefault(cols[0], []).append((cols[1], curie(cols[2]), curie(cols[3])))
+    return table
+
+
+@dataclass(slots=True)
+class Example:
+    encoded: Encoded
+    #: per pair: per type 1.0/0.0, None where the corpus says nothing
+    labels: list[list[float | None]]
+    novelty: list[float | None]
+
+
+def label(
+    encoded: Encoded, doc: Document, corpus: RelationCorpus, unknown: frozenset[Pair] = frozenset()
+) -> Example:
+    """Targets for every candidate pair: what the corpus says, masked where it says nothing."""
+    types: dict[Pair, set[RelationType]] = {}
+    novel: dict[Pair, bool | None] = {}
+    for r in doc.relations:
+        key = tuple(sorted((r.id1, r.id2)))
+        types.setdefault(key, set()).add(r.type)
+        novel.setdefault(key, r.novel)
+    labels: list[list[float | None]] = []
+    novelty: list[float | None] = []
+    for a, b in encoded.pairs:
+        ea, eb = encoded.entities[a], encoded.entities[b]
+        key = tuple(sorted((ea.id, eb.id)))
+        known = key not in unknown and (
+            corpus.pairs is None or frozenset((ea.type, eb.type)) in corpus.pairs
+        )
+        stated = types.get(key, set())
+        row: list[float | None] = []
+        for t in TYPES:
+            if not known or (corpus.types is not None and t not in corpus.types):
+                row.append(None)
+            else:
+                row.append(1.0 if t in stated else 0.0)
+        labels.append(row)
+        flag = novel.get(key)
+        novelty.append(float(flag) if corpus.novelty and stated and flag is not None else None)
+    return Example(encoded, labels, novelty)
+
+
+def dev_evaluation(
+    model: RelationModel, corpora: Sequence[tuple[RelationCorpus, list[Document]]]
+) -> tuple[float, dict[str, dict[str, PRF]]]:
+    """Gold-entity dev scores at the best shared threshold: (threshold, scores per corpus)."""
+    scored = {c.name: (c, docs, model.scores(docs)) for c, docs in corpora}
+    best: tuple[float, float, dict[str, dict[str, PRF]]] = (-1.0, 0.5, {})
+    for percent in range(5, 96, 5):
+        threshold = percent / 100
+        result = {}
+        for name, (_, docs, scores) in scored.items():
+            result[name] = score_docs(docs, scores, model.types, threshold)
+        mean = sum(r["pair+type"].f1 for r in result.values()) / max(len(result), 1)
+        if mean > best[0]:
+            best = (mean, threshold, result)
+    return best[1], best[2]
+
+
+def score_docs(
+    docs: Sequence[Document],
+    scores: Sequence[tuple[Encoded, Any]],
+    types: Sequence[RelationType],
+    threshold: float,
+) -> dict[str, PRF]:
+    """Scores of the relations kept at ``threshold`` (documents keep their gold mentions)."""
+    from extractors.run import evaluate_relations
+
+    predicted = [
+        replace(
+            d,
+            relations=tuple(
+                AnnotatedRelation(p.type, p.id1, p.id2, p.novel, p.score)
+                for p in decode(enc, s, types, threshold)
+            ),
+        )
+        for d, (enc, s) in zip(docs, scores, strict=True)
+    ]
+    return evaluate_relations(docs, predicted)
+
+
+def train(
+    config: TrainConfig, progress: bool = True, echo: Callable[[str], None] = print
+) -> dict[str, Any]:
+    """Train, evaluate on dev after each epoch, keep the best; returns the run record."""
+    import torch
+
+    started = time.monotonic()
+    rng = seeded(config.seed, config.threads)
+    encoder, tokenizer = load_encoder_for_relations(config.base)
+    if config.init_tagger is not None:
+        _encoder_from_tagger(encoder, config.init_tagger)
+    encoder.embeddings.word_embeddings.weight.requires_grad_(False)
+    model = build_model(encoder, len(TYPES))
+    model.special = (tokenizer.cls_token_id, tokenizer.sep_token_id)
+    data: list[Example] = []
+    counts: dict[str, dict[str, int]] = {}
+    for name in config.corpora:
+        corpus = corpus_by_name(name)
+        examples = [
+            label(encode(tokenizer, d, config.max_len), d, corpus, unknown)
+            for d, unknown in read_corpus(config, corpus)
+        ]
+        examples = [e for e in examples if e.encoded.pairs]
+        positives = sum(1 for e in examples for row in e.labels if 1.0 in row)
+        pairs = sum(len(e.labels) for e in examples)
+        counts[name] = {"documents": len(examples), "pairs": pairs, "positive_pairs": positives}
+        data.extend(examples)
+    echo(f"training documents: {counts}")
+    dev = [
+        (corpus_by_name(n, dev=True), read_docs(config, corpus_by_name(n, dev=True)))
+        for n in config.dev
+    ]
+    steps_per_epoch = math.ceil(len(data) / config.batch_size)
+    total = steps_per_epoch * config.epochs
+    optim, sched = optimizer(model, HEAD_PREFIXES, config.lr, config.head_lr, config.warmup, total)
+    bce = torch.nn.BCEWithLogitsLoss(reduction="sum")
+    record: dict[str, Any] = {
+        "name": config.name,
+        "version": config.version,
+        "base": config.base,
+        "types": [t.value for t in TYPES],
+        "max_len": config.max_len,
+        "threshold": 0.5,
+        "training": {
+            **settings_record(config),
+            "data": counts,
+            "epochs_dev": [],
+        },
+    }
+    best = -1.0
+    bar = progress_bar(progress, total, "train re")
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        running = 0.0
+        groups = batches_by_length(data, config.batch_size, rng, _length)
+        for n_step, batch in enumerate(groups, 1):
+            logits = model([e.encoded for e in batch])
+            loss = torch.zeros(())
+            n = 0
+            for e, lg in zip(batch, logits, strict=True):
+                y, m = _targets(e.labels)
+                loss = loss + bce(lg[:, : len(TYPES)][m], y[m])
+                n += int(m.sum())
+                yn, mn = _targets([[v] for v in e.novelty])
+                if mn.any():
+                    loss = loss + bce(lg[:, len(TYPES) :][mn], yn[mn])
+            loss = loss / max(n, 1)
+            step(model, loss, optim, sched)
+            running = 0.95 * running + 0.05 * loss.item() if n_step > 1 else loss.item()
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(epoch=epoch, loss=f"{running:.4f}")
+        evaluated = RelationModel(model, tokenizer, record)
+        threshold, scores = dev_evaluation(evaluated, dev)
+        summary = {
+            name: {level: round(100 * s.f1, 2) for level, s in levels.items()}
+            for name, levels in scores.items()
+        }
+        mean = sum(v["pair+type"] for v in summary.values()) / max(len(summary), 1)
+        record["training"]["epochs_dev"].append(
+            {"epoch": epoch, "threshold": threshold, "gold_entity_f1": summary}
+        )
+        echo(f"epoch {epoch}: threshold {threshold}, dev F1 (gold entities) {summary}")
+        if mean > best:
+            best = mean
+            record["threshold"] = threshold
+            record["training"]["best_epoch"] = epoch
+            record["training"]["seconds"] = round(time.monotonic() - started)
+            RELATIONS.save(model, config.out, record)
+    if bar is not None:
+        bar.close()
+    record["training"]["seconds_total"] = round(time.monotonic() - started)
+    RELATIONS.write_config(config.out, record)
+    return record
+
+
+def _targets(rows: Sequence[Sequence[float | None]]) -> tuple[Any, Any]:
+    import torch
+
+    y = torch.tensor([[0.0 if v is None else v for v in r] for r in rows])
+    m = torch.tensor([[v is not None for v in r] for r in rows], dtype=torch.bool)
+    return y.reshape(len(rows), -1), m.reshape(len(rows), -1)
+
+
+def _length(example: Example) -> int:
+    return sum(map(len, example.encoded.segments))
+
+
+def _encoder_from_tagger(encoder: Any, folder: Path) -> None:
+    """Copy a tagger artifact's fine-tuned encoder layers into ``encoder``."""
+    from extractors.ner.tagger import TAGGER
+
+    prefix = "encoder."
+    state = TAGGER.weights(folder)
+    layers = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+    missing, unexpected = encoder.load_state_dict(layers, strict=False)
+    if unexpected:
+        raise ConfigError(
+            f"the tagger in {folder} was trained over another encoder ({unexpected[:3]})",
+            hint="use a tagger built over the same --base encoder",
+        )

@@ -1,0 +1,503 @@
+"""Relation extraction: candidates, entity markers, scoring, training a tiny model, the Hugging
+Face checkpoint adapter, evidence in the pipeline, ``kg eval re`` and ``kg extract``, and the
+graph: model evidence aggregated (one paper once) and re-ingest without duplicates."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from extractors.evaluation import relation_item, relation_scope, score_relations
+from extractors.relations.candidates import candidate_pairs, doc_entities, gold_pairs
+from kg.errors import ConfigError, ModelNotInstalledError
+from kg.model import AnnotatedRelation, Document
+from kg.pipeline import assemble
+from kg.schema import EntityType, RelationType
+from tests.helpers import make_doc
+from tests.ner_tiny import tiny_classifier, tiny_encoder, tiny_relation_corpora
+
+pytest.importorskip("transformers")
+C, D, G = EntityType.CHEMICAL, EntityType.DISEASE, EntityType.GENE
+POS, NEG, ASSOC = (
+    RelationType.POSITIVE_CORRELATION,
+    RelationType.NEGATIVE_CORRELATION,
+    RelationType.ASSOCIATION,
+)
+
+DOC = make_doc(
+    "42",
+    "Lithium causes tremor.",
+    "Tremor was frequent. BRCA1 was unrelated. Lithium levels rose, and so did unknownium.",
+    [
+        ("Lithium", "Chemical", "D008094"),
+        ("tremor", "Disease", "D014202"),
+        ("Tremor", "Disease", "D014202"),
+        ("BRCA1", "Gene", "672"),
+        ("unknownium", "Chemical", "-"),
+    ],
+)
+
+
+def test_entities_group_mentions_by_id_and_skip_unlinked() -> None:
+    ents = doc_entities(DOC)
+    assert [e.id for e in ents] == ["MESH:D008094", "MESH:D014202", "NCBIGene:672"]
+    lithium = ents[0]
+    assert len(lithium.spans) == 2 and all(DOC.text[s:e] == "Lithium" for s, e in lithium.spans)
+
+
+def test_candidate_pairs_follow_the_schema_in_canonical_order() -> None:
+    ents = doc_entities(DOC)
+    pairs = [(ents[a].id, ents[b].id) for a, b in candidate_pairs(ents)]
+    # chemical-disease, chemical-gene, disease-gene; the first of a pair is the earlier type
+    assert pairs == [
+        ("MESH:D008094", "MESH:D014202"),
+        ("MESH:D008094", "NCBIGene:672"),
+        ("MESH:D014202", "NCBIGene:672"),
+    ]
+    named = [("Lithium", "Chemical", "D008094"), ("mice", "Species", "10090")]
+    with_species = make_doc("1", "Lithium in mice.", "", named)
+    assert candidate_pairs(doc_entities(with_species)) == []  # no relations to species
+
+
+def test_gold_pairs_are_keyed_either_way_round() -> None:
+    doc = make_doc("1", "Lithium tremor.", "", [("Lithium", "Chemical", "D008094"),
+                                                ("tremor", "Disease", "D014202")],
+                   [("Positive_Correlation", "MESH:D014202", "MESH:D008094")])  # fmt: skip
+    assert set(gold_pairs(doc)) == {("MESH:D008094", "MESH:D014202")}
+
+
+def test_markers_open_each_mention_of_each_entity() -> None:
+    from extractors.ner.encoders import load_encoder
+    from extractors.relations.scorer import MARKER, encode
+
+    _, tokenizer = load_encoder("all-MiniLM-L6-v2")
+    enc = encode(tokenizer, DOC, max_len=512)
+    pieces = tokenizer.convert_ids_to_tokens(enc.segments[0])
+    marker = pieces.count(MARKER)
+    assert marker == 2 * 5  # five linked mentions, a marker on each side
+    for ent, positions in zip(enc.entities, enc.positions, strict=True):
+        for (seg, pos), (s, e) in zip(positions, ent.spans, strict=True):
+            assert seg == 0
+            assert pieces[pos - 1] == MARKER  # position counts [CLS]
+            word = DOC.text[s:e].lower()
+            assert word.startswith(pieces[pos].lstrip("#"))
+
+
+def test_long_documents_are_cut_into_segments() -> None:
+    from extractors.ner.encoders import load_encoder
+    from extractors.relations.scorer import encode
+
+    _, tokenizer = load_encoder("all-MiniLM-L6-v2")
+    named = [("Lithium", "Chemical", "D008094"), ("tremor", "Disease", "D014202")]
+    filler = "Filler words here. " * 200 + "Lithium again."
+    long = make_doc("7", "Lithium and tremor.", filler, named)
+    enc = encode(tokenizer, long, max_len=128)
+    assert len(enc.segments) > 5 and all(len(s) <= 126 for s in enc.segments)
+    last_seg, _ = enc.positions[0][-1]
+    assert last_seg == len(enc.segments) - 1  # the last "Lithium" is in the last segment
+
+
+def test_relation_scores_by_hand() -> None:
+    gold = {
+        "1": [relation_item("A", "B", POS, True), relation_item("A", "C", NEG, False)],
+        "2": [relation_item("A", "B", ASSOC, None)],
+    }
+    pred = {
+        "1": [
+            relation_item("B", "A", POS, False),  # pair and type right, novelty wrong
+            relation_item("A", "C", ASSOC, None),  # pair right, type wrong
+            relation_item("A", "G", ASSOC, None),  # chemical-gene: outside the gold's scope
+        ]
+    }
+    types = {"1": {"A": C, "B": D, "C": D, "G": G}, "2": {"A": C, "B": D}}
+    scope = relation_scope(gold, types)
+    assert scope == ({POS, NEG, ASSOC}, {frozenset((C, D))})
+    s = score_relations(gold, pred, types, scope)
+    assert (s["pair"].tp, s["pair"].fp, s["pair"].fn) == (2, 0, 1)
+    assert (s["pair+type"].tp, s["pair+type"].fp, s["pair+type"].fn) == (1, 1, 2)
+    assert (s["pair+type+novelty"].tp, s["pair+type+novelty"].fp) == (0, 2)
+    # without a scope the chemical-gene prediction is a false positive
+    assert score_relations(gold, pred, types)["pair"].fp == 1
+    # a relation type the gold never annotates is outside the scope (BC5CDR: CID only)
+    cid = {"1": [relation_item("A", "B", POS, None)]}
+    only = score_relations(cid, pred, types, relation_scope(cid, types))
+    assert (only["pair"].tp, only["pair"].fp) == (1, 0) and "pair+type+novelty" not in only
+
+
+def test_predicted_relations_carry_score_source_and_sentences() -> None:
+    doc = make_doc(
+        "5",
+        "Lithium and tremor.",
+        "Lithium was given. Tremor followed lithium in most. Nothing else.",
+        [("Lithium", "Chemical", "D008094"), ("lithium", "Chemical", "D008094"),
+         ("tremor", "Disease", "D014202"), ("Tremor", "Disease", "D014202")],
+    )  # fmt: skip
+    predicted = AnnotatedRelation(POS, "MESH:D014202", "MESH:D008094", True, 0.83, "kg-re@1")
+    record, skips = assemble(Document(**{**_fields(doc), "relations": (predicted,)}), "kg-ner@1")
+    assert not skips
+    ev = record.evidence
+    # every sentence naming both (the title and the second sentence), each one Evidence
+    assert [e.sentence for e in ev] == ["Lithium and tremor.", "Tremor followed lithium in most."]
+    assert {e.relation.predicate for e in ev} == {"biolink:causes"}
+    assert all(e.relation.subject == "MESH:D008094" for e in ev)
+    assert all(e.score == 0.83 and e.extractor == "kg-re@1" and e.novel for e in ev)
+    for e in ev:
+        assert doc.text[e.start : e.end] == e.sentence
+
+
+def test_cross_sentence_relations_show_the_joining_passage() -> None:
+    doc = make_doc(
+        "6",
+        "A study.",
+        "Patients took lithium. Many developed tremor. Unrelated words follow.",
+        [("lithium", "Chemical", "D008094"), ("tremor", "Disease", "D014202")],
+    )
+    rel = AnnotatedRelation(POS, "MESH:D008094", "MESH:D014202", None, 0.6, "kg-re@1")
+    record, _ = assemble(Document(**{**_fields(doc), "relations": (rel,)}))
+    (ev,) = record.evidence
+    assert ev.sentence == "Patients took lithium. Many developed tremor."
+    # an input annotation in the same place keeps no sentence (none names both)
+    ann = AnnotatedRelation(POS, "MESH:D008094", "MESH:D014202")
+    record, _ = assemble(Document(**{**_fields(doc), "relations": (ann,)}))
+    assert record.evidence[0].sentence is None and record.evidence[0].score == 1.0
+
+
+def _fields(doc: Document) -> dict:
+    return {f: getattr(doc, f) for f in doc.__dataclass_fields__}
+
+
+# --- a tiny model trained by the real training code -------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def encoder_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tiny_encoder(tmp_path_factory.mktemp("enc"))
+
+
+@pytest.fixture(scope="module")
+def corpora(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tiny_relation_corpora(tmp_path_factory.mktemp("recorpora"))
+
+
+@pytest.fixture(scope="module")
+def tiny_re(tmp_path_factory: pytest.TempPathFactory, encoder_dir: Path, corpora: Path) -> Path:
+    from extractors.relations.train import TrainConfig, train
+
+    out = tmp_path_factory.mktemp("re") / "model"
+    config = TrainConfig(
+        corpora_dir=corpora, out=out, base=str(encoder_dir), epochs=40, batch_size=2,
+        lr=3e-3, head_lr=1e-2, warmup=0.0, max_len=64, threads=1,
+    )  # fmt: skip
+    record = train(config, progress=False, echo=lambda _: None)
+    data = record["training"]["data"]
+    assert data["bc5cdr"]["positive_pairs"] == 5
+    assert data["biored"]["positive_pairs"] == 6
+    assert data["chemdisgene"]["positive_pairs"] == 5  # one pair's label is unknown: masked
+    return out
+
+
+@pytest.fixture(scope="module")
+def no_link(settings):
+    """The test settings without the lexicon (the dictionary terms carry their IDs)."""
+    extract = {**settings.extract.model_dump(), "link": False}
+    return settings.model_validate({**settings.model_dump(), "extract": extract})
+
+
+def test_relations_from_separate_files_with_unknown_labels_masked(corpora: Path) -> None:
+    from extractors.relations.scorer import encode
+    from extractors.relations.train import TYPES, TrainConfig, corpus_by_name, label, read_corpus
+
+    config = TrainConfig(corpora_dir=corpora, out=corpora / "unused")
+    corpus = corpus_by_name("chemdisgene")
+    rows = read_corpus(config, corpus)
+    assert [len(d.relations) for d, _ in rows] == [1, 2, 2, 1]
+    doc, unknown = rows[2]
+    assert unknown == {("MESH:D006220", "MESH:D012559")}
+
+    from extractors.ner.encoders import load_encoder
+
+    _, tokenizer = load_encoder("all-MiniLM-L6-v2")
+    enc = encode(tokenizer, doc)
+    example = label(enc, doc, corpus, unknown)
+    by_pair = {
+        (enc.entities[a].id, enc.entities[b].id): row
+        for (a, b), row in zip(enc.pairs, example.labels, strict=True)
+    }
+    pos = TYPES.index(POS)
+    assert by_pair[("MESH:D006220", "MESH:D014202")][pos] == 1.0
+    assert by_pair[("MESH:D006220", "MESH:D012559")] == [None] * len(TYPES)  # unknown: masked
+    assert by_pair[("MESH:D006220", "MESH:D014202")][TYPES.index(ASSOC)] is None  # not annotated
+
+
+def gold_docs(corpora: Path, name: str = "biored") -> list[Document]:
+    from extractors.run import gold_documents
+
+    return gold_documents(corpora / name / "dev.pubtator")
+
+
+def test_a_trained_tiny_model_finds_its_training_relations(tiny_re: Path, corpora: Path) -> None:
+    from extractors.relations.base import load_relation_backend
+    from extractors.relations.extractor import RelationExtractor
+    from extractors.run import evaluate_relations
+
+    backend = load_relation_backend(f"re:{tiny_re}")
+    config = json.loads((tiny_re / "relations.json").read_text())
+    assert 0 < backend.threshold == config["threshold"] < 1
+    docs = gold_docs(corpora)
+    extractor = RelationExtractor(None, backend)
+    out = extractor.batch([Document(**{**_fields(d), "relations": ()}) for d in docs])
+    scores = evaluate_relations(docs, out)
+    assert scores["pair+type"].f1 > 0.8, scores
+    for d in out:
+        for r in d.relations:
+            assert r.source == extractor.source and 0 < r.score <= 1
+            assert r.novel in (True, False)
+    # a threshold above every score keeps nothing
+    strict = load_relation_backend(f"re:{tiny_re}", threshold=1.0)
+    assert not any(strict.predict(docs))
+
+
+def test_kg_eval_re_end_to_end_and_gold_entities(tiny_re: Path, corpora: Path, no_link) -> None:
+    from kg.cli.app import main
+
+    terms = corpora / "terms.tsv"
+    rows = {(m.text, m.type.value, m.ids[0]) for d in gold_docs(corpora)
+            for m in d.mentions}  # fmt: skip
+    terms.write_text("".join(f"{t}\t{ty}\t{i}\n" for t, ty, i in sorted(rows)))
+    runner = CliRunner()
+    gold = corpora / "biored" / "dev.pubtator"
+    res = runner.invoke(
+        main,
+        ["eval", "re", "--gold", str(gold), "--relations", f"re:{tiny_re}",
+         "--recognizer", f"dictionary:{terms}", "--json"],
+        obj={"settings": no_link},
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    scores = json.loads(res.output[res.output.index("{") :])
+    assert set(scores) == {"end-to-end", "gold-entities"}
+    assert set(scores["gold-entities"]) == {"pair", "pair+type", "pair+type+novelty"}
+    # the dictionary finds exactly the gold mentions, so both ways score alike
+    assert scores["end-to-end"]["pair"]["f1"] == scores["gold-entities"]["pair"]["f1"] > 80
+    # BC5CDR: CID only, no novelty
+    res = runner.invoke(
+        main,
+        ["eval", "re", "--gold", str(corpora / "bc5cdr" / "dev.pubtator"), "--relations",
+         f"re:{tiny_re}", "--mode", "gold-entities"],
+        obj={"settings": no_link},
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "pair+type" in res.output and "novelty" not in res.output
+    # a predictions file is scored without a model: gold against itself is perfect
+    res = runner.invoke(main, ["eval", "re", "--gold", str(gold), "--predictions", str(gold)],
+                        obj={"settings": no_link})  # fmt: skip
+    assert res.exit_code == 0 and res.output.count("100.00") >= 9
+
+
+def test_kg_extract_writes_relation_lines(tiny_re: Path, corpora: Path, no_link, tmp_path) -> None:
+    from kg.cli.app import main
+
+    terms = tmp_path / "terms.tsv"
+    rows = {(m.text, m.type.value, m.ids[0]) for d in gold_docs(corpora)
+            for m in d.mentions}  # fmt: skip
+    terms.write_text("".join(f"{t}\t{ty}\t{i}\n" for t, ty, i in sorted(rows)))
+    out = tmp_path / "pred.pubtator"
+    res = CliRunner().invoke(
+        main,
+        ["extract", str(corpora / "biored" / "dev.pubtator"), "--out", str(out),
+         "--recognizer", f"dictionary:{terms}", "--relations", f"re:{tiny_re}", "--no-progress"],
+        obj={"settings": no_link},
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    lines = [line.split("\t") for line in out.read_text().splitlines() if "\t" in line]
+    relations = [f for f in lines if not f[1].isdigit()]
+    assert relations and all(len(f) == 5 and f[4] in ("Novel", "No") for f in relations)
+    assert all(f[1] in {t.value for t in RelationType} for f in relations)
+    assert ["700", "Positive_Correlation", "D002945", "D007674"] in [f[:4] for f in relations]
+
+
+# --- the Hugging Face sequence-classification adapter ------------------------------------------
+
+
+def _bias_towards(folder: Path, label: int, margin: float = 4.0) -> None:
+    """Make the classifier answer ``label`` for every input (weights zero, bias decides)."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    path = folder / "model.safetensors"
+    state = load_file(str(path))
+    state["classifier.weight"] = torch.zeros_like(state["classifier.weight"])
+    bias = torch.zeros_like(state["classifier.bias"])
+    bias[label] = margin
+    state["classifier.bias"] = bias
+    save_file(state, str(path), metadata={"format": "pt"})
+
+
+def test_hf_checkpoint_classifies_every_candidate_pair(
+    encoder_dir: Path, corpora: Path, tmp_path: Path
+) -> None:
+    from extractors.relations.base import load_relation_backend
+
+    folder = tiny_classifier(tmp_path / "biorex", ["None", "Positive_Correlation", "Association"],
+                             encoder_dir)  # fmt: skip
+    _bias_towards(folder, 1)
+    backend = load_relation_backend(f"hf:{folder}")
+    assert backend.name == "hf:biorex" and backend.version
+    docs = gold_docs(corpora)
+    preds = backend.predict(docs)
+    for doc, found in zip(docs, preds, strict=True):
+        ents = doc_entities(doc)
+        expected = {(ents[a].id, ents[b].id) for a, b in candidate_pairs(ents)}
+        assert {(p.id1, p.id2) for p in found} == expected
+        assert all(p.type is POS and p.score == pytest.approx(0.9647, abs=1e-3) for p in found)
+    # the "None" label winning means no relation
+    _bias_towards(folder, 0)
+    assert not any(load_relation_backend(f"hf:{folder}").predict(docs))
+
+
+def test_hf_labels_map_through_kg_label_map(
+    encoder_dir: Path, corpora: Path, tmp_path: Path
+) -> None:
+    from extractors.relations.base import load_relation_backend
+
+    folder = tiny_classifier(tmp_path / "plain", ["LABEL_0", "LABEL_1"], encoder_dir)
+    with pytest.raises(ConfigError, match="not relation types"):
+        load_relation_backend(f"hf:{folder}")
+    (folder / "kg_label_map.json").write_text('{"LABEL_0": null, "LABEL_1": "CID"}')
+    _bias_towards(folder, 1)
+    (folder / "kg_relations.json").write_text(
+        '{"markers": ["[", "]", "<", ">"], "threshold": 0.99}'
+    )
+    backend = load_relation_backend(f"hf:{folder}")
+    assert backend.threshold == 0.99 and backend.markers == ("[", "]", "<", ">")
+    assert not any(backend.predict(gold_docs(corpora)))  # 0.98 < 0.99
+
+
+def test_markers_wrap_both_entities() -> None:
+    from extractors.relations.hf import mark
+
+    ents = doc_entities(DOC)
+    text = mark(DOC, ents[0], ents[1], ("[", "]", "<{type}>", "</{type}>"))
+    assert text.startswith("[Lithium] causes <Disease>tremor</Disease>. <Disease>Tremor</Disease>")
+    assert "[Lithium] levels" in text and "BRCA1" in text
+
+
+def test_wrong_relation_model_paths_say_what_was_expected(encoder_dir: Path, tmp_path) -> None:
+    from extractors.relations import base
+
+    with pytest.raises(ConfigError, match="relation model not found"):
+        base.load_relation_backend(f"re:{tmp_path / 'nothing'}")
+    with pytest.raises(ConfigError, match="not a kg relation model"):
+        base.load_relation_backend(f"re:{tmp_path}")
+    with pytest.raises(ConfigError, match="not a sequence-classification one"):
+        from transformers import BertConfig, BertForTokenClassification
+
+        tok = tmp_path / "ner"
+        BertForTokenClassification(BertConfig.from_pretrained(str(encoder_dir))).save_pretrained(
+            str(tok)
+        )
+        base.load_relation_backend(f"hf:{tok}")
+    with pytest.raises(ConfigError, match="unknown relation backend"):
+        base.load_relation_backend("spacy:/x")
+    assert base.load_relation_backend("none") is None
+
+
+def test_missing_default_model_names_the_command(monkeypatch, tmp_path) -> None:
+    from extractors.relations import base
+
+    monkeypatch.setattr(base, "DEFAULT_MODEL", tmp_path / "absent")
+    with pytest.raises(ModelNotInstalledError, match="kg train re"):
+        base.load_relation_backend("default")
+
+
+# --- the graph -----------------------------------------------------------------------------------
+
+
+class _KeepGold:
+    """A relation backend that states each gold relation again with a fixed score (test aid)."""
+
+    name = "fixed"
+    version = "1"
+    threshold = 0.5
+
+    def __init__(self, gold: dict[str, list]) -> None:
+        self.gold = gold
+
+    def predict(self, docs):
+        from extractors.relations.scorer import PairPrediction
+
+        return [
+            [PairPrediction(r.id1, r.id2, r.type, 0.7, r.novel, 0.5) for r in self.gold[d.pmid]]
+            for d in docs
+        ]
+
+
+def test_model_evidence_in_the_graph_counts_each_paper_once_and_reloads_cleanly(
+    settings, graph, tmp_path
+) -> None:
+    from extractors.relations.extractor import RelationExtractor
+    from kg.pipeline import ingest
+    from loaders.base import get_sink
+
+    doc = make_doc(
+        "9001",
+        "Lithium causes tremor.",
+        "Lithium is used widely. Tremor after lithium was common.",
+        [("Lithium", "Chemical", "D008094"), ("lithium", "Chemical", "D008094"),
+         ("tremor", "Disease", "D014202"), ("Tremor", "Disease", "D014202")],
+        [("Positive_Correlation", "MESH:D008094", "MESH:D014202")],
+    )  # fmt: skip
+    other = make_doc(
+        "9002",
+        "Tremor in lithium users.",
+        "",
+        [("lithium", "Chemical", "D008094"), ("Tremor", "Disease", "D014202")],
+        [("Positive_Correlation", "MESH:D008094", "MESH:D014202")],
+        pub_date="2022",
+    )
+    backend = _KeepGold({d.pmid: list(d.relations) for d in (doc, other)})
+    terms = tmp_path / "terms.tsv"
+    terms.write_text("lithium\tChemical\tMESH:D008094\ntremor\tDisease\tMESH:D014202\n")
+    from extractors.entities import EntityExtractor
+    from extractors.ner.base import load_recognizer
+
+    entities = EntityExtractor(load_recognizer(f"dictionary:{terms}"), linker=None)
+    extractor = RelationExtractor(entities, backend)
+
+    def load() -> dict:
+        items = [Document(**{**_fields(d), "relations": ()}) for d in (doc, other)]
+        report = ingest(iter(items), get_sink("neo4j", settings), quarantine_path=tmp_path / "q",
+                        batch_size=10, use_annotations=False, extractor=extractor)  # fmt: skip
+        return report.sink
+
+    first = load()
+    assert first["publications_written"] == 2
+    query = (
+        "MATCH (c:Chemical)-[r:CAUSES]->(d:Disease) "
+        "OPTIONAL MATCH (v:Evidence {relation_key: r.key}) "
+        "RETURN r.paper_count AS papers, r.evidence_count AS evidence, r.confidence AS conf, "
+        "r.first_year AS first, r.last_year AS last, r.extractors AS extractors, "
+        "count(v) AS nodes"
+    )
+    with graph.session() as s:
+        row = s.run(query).single().data()
+    # two sentences of paper 9001 name both, one of 9002: three evidence, two papers
+    assert row["papers"] == 2 and row["evidence"] == 3 == row["nodes"]
+    assert row["conf"] == pytest.approx(1 - 0.3 * 0.3)  # noisy-OR over papers, not sentences
+    assert (row["first"], row["last"]) == (2020, 2022)
+    assert row["extractors"] == ["fixed@1"]
+    assert extractor.name.startswith("dictionary") and extractor.name.endswith("+fixed@1")
+    again = load()
+    assert again["publications_unchanged"] == 2 and again["publications_written"] == 0
+    with graph.session() as s:
+        assert s.run(query).single().data() == row
+        sentences = s.run(
+            "MATCH (:Publication {pmid: '9001'})-[m:MENTIONS]->(e:Entity) "
+            "RETURN e.id AS id, m.sentences AS sentences ORDER BY id"
+        ).data()
+    assert sentences == [
+        {"id": "MESH:D008094", "sentences": [0, 1, 2]},
+        {"id": "MESH:D014202", "sentences": [0, 2]},
+    ]
