@@ -123,14 +123,25 @@ def relation_item(id1: str, id2: str, rtype: RelationType, novel: bool | None) -
     return (a, b), rtype, novel
 
 
+#: What a gold file can judge: relation types and unordered entity-type pairs.
+Scope = tuple[frozenset[RelationType], frozenset[frozenset[EntityType]]]
+#: BC5CDR's scope: chemical-induced disease only (read as Positive_Correlation).
+CID_SCOPE: Scope = (
+    frozenset({RelationType.POSITIVE_CORRELATION}),
+    frozenset({frozenset((EntityType.CHEMICAL, EntityType.DISEASE))}),
+)
+
+
 def relation_scope(
     gold: Mapping[str, Iterable[RelationItem]], types: Mapping[str, Mapping[str, EntityType]]
-) -> tuple[set[RelationType], set[frozenset[EntityType]]]:
-    """The relation types and entity-type pairs a gold file annotates.
+) -> Scope | None:
+    """The scope of a gold file: BC5CDR's when it states only chemical-induced disease, else
+    none (everything is judged).
 
-    BC5CDR annotates only chemical-induced disease: a predicted gene–disease association is
-    outside what it can confirm or deny, so it is left out of both sides rather than counted
-    as a false positive.
+    BC5CDR annotates only chemical-induced disease: a predicted gene–disease association, or a
+    chemical that treats a disease, is outside what it can confirm or deny, so it is left out
+    of both sides rather than counted as a false positive. A file that states other types
+    (BioRED) judges every prediction, including types it happens not to contain.
     """
     rtypes: set[RelationType] = set()
     pairs: set[frozenset[EntityType]] = set()
@@ -140,14 +151,16 @@ def relation_scope(
             doc_types = types.get(pmid, {})
             if a in doc_types and b in doc_types:
                 pairs.add(frozenset((doc_types[a], doc_types[b])))
-    return rtypes, pairs
+    if rtypes and rtypes <= CID_SCOPE[0] and pairs <= CID_SCOPE[1]:
+        return CID_SCOPE
+    return None
 
 
 def score_relations(
     gold: Mapping[str, Iterable[RelationItem]],
     pred: Mapping[str, Iterable[RelationItem]],
     pred_types: Mapping[str, Mapping[str, EntityType]],
-    scope: tuple[set[RelationType], set[frozenset[EntityType]]] | None = None,
+    scope: Scope | None = None,
 ) -> dict[str, PRF]:
     """Document-level relation P/R/F1 at three levels (:data:`RELATION_LEVELS`).
 
@@ -155,8 +168,9 @@ def score_relations(
     * ``pair+type``: and the relation type;
     * ``pair+type+novelty``: and the novelty flag (only where the gold states one).
 
-    Predictions outside ``scope`` (relation types and entity-type pairs the gold annotates)
-    are not scored; ``pred_types`` gives each predicted identifier's entity type per document.
+    Predictions outside ``scope`` (relation types and entity-type pairs the gold annotates,
+    :func:`relation_scope`) are not scored at any level; ``pred_types`` gives each predicted
+    identifier's entity type per document.
     """
     scores: dict[str, PRF] = {level: PRF() for level in RELATION_LEVELS}
     for pmid, gold_items in gold.items():

@@ -889,10 +889,19 @@ def _read_pubtator(path: Path) -> Iterator[Document]:
 
 
 def corpus_pairs(paths: Iterable[Path]) -> Counter[tuple[str, EntityType, str]]:
-    """(mention text, type, CURIE) -> count over annotated mentions with exactly one ID."""
+    """(mention text, type, CURIE) -> count over annotated mentions with exactly one ID.
+
+    Documents that are also in a dev split next to the file are left out
+    (:mod:`extractors.heldout`).
+    """
+    from extractors.heldout import dev_pmids
+
     pairs: Counter[tuple[str, EntityType, str]] = Counter()
     for path in paths:
+        held_out = dev_pmids(path.parent.parent)
         for doc in read_corpus(path):
+            if doc.pmid in held_out:
+                continue
             for m in doc.mentions:
                 if len(m.ids) == 1:
                     pairs[(m.text, m.type, m.ids[0])] += 1

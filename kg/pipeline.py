@@ -32,7 +32,7 @@ from kg.model import (
     Relation,
     stable_hash,
 )
-from kg.schema import EntityType, resolve_predicate
+from kg.schema import PREDICATES, UNDIRECTED_PREDICATE, EntityType, resolve_predicate
 from kg.sinks import Sink, WriteReport
 from kg.text import sentence_at, sentence_spans
 
@@ -136,14 +136,19 @@ def assemble(doc: Document, extractor: str = "annotation") -> tuple[PublicationR
         except SchemaError as exc:
             skips.append(Skip(doc.pmid, "relation outside the schema", exc.message))
             continue
+        predicate = resolved.predicate
+        if rel.score is not None and not predicate.symmetric and types[rel.id1] is types[rel.id2]:
+            # A model scores pairs without order: a directed predicate between two entities of
+            # one type (Conversion: derives_into) would point by accident. Say only "related".
+            predicate = PREDICATES[UNDIRECTED_PREDICATE]
         subject, obj = (rel.id2, rel.id1) if resolved.swap else (rel.id1, rel.id2)
-        if resolved.predicate.symmetric and obj < subject:
+        if predicate.symmetric and obj < subject:
             subject, obj = obj, subject
         found = relation_evidence(doc, spans, rel)
         for sentence, start, end in found or [(None, None, None)]:
             evidence.append(
                 Evidence(
-                    relation=Relation(subject, resolved.predicate.curie, obj),
+                    relation=Relation(subject, predicate.curie, obj),
                     pmid=doc.pmid,
                     relation_type=rel.type,
                     sentence=sentence,

@@ -140,6 +140,10 @@ DEFAULT_PREDICATE: dict[RelationType, str] = {
     RelationType.CONVERSION: "biolink:derives_into",
 }
 
+#: What a relation whose direction nobody knows becomes when its type's predicate is directed
+#: and both ends have one type (a model's Conversion between two chemicals).
+UNDIRECTED_PREDICATE = "biolink:related_to"
+
 #: Overrides for particular (relation type, subject type, object type): chemical -> disease.
 #: The subject of these is always the first type named, whichever order the input gave.
 DIRECTED_PREDICATE: dict[tuple[RelationType, EntityType, EntityType], str] = {

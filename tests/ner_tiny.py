@@ -49,8 +49,9 @@ def tiny_corpora(root: Path) -> Path:
     """``root/bc5cdr/{train,dev}.pubtator`` with the texts above (dev = train: tiny test)."""
     folder = root / "bc5cdr"
     folder.mkdir(parents=True, exist_ok=True)
-    body = "\n".join(pubtator_record(900 + k, t, a, m) for k, (t, a, m) in enumerate(TEXTS))
-    for split in ("train", "dev"):
+    # dev holds the same texts under other PMIDs (a dev PMID is kept out of training)
+    for split, first in (("train", 900), ("dev", 950)):
+        body = "\n".join(pubtator_record(first + k, t, a, m) for k, (t, a, m) in enumerate(TEXTS))
         (folder / f"{split}.pubtator").write_text(body, encoding="utf-8")
     return root
 
@@ -63,7 +64,7 @@ def tiny_encoder(folder: Path, hidden: int = 32) -> Path:
     for title, abstract, _ in TEXTS:
         words.update(re.findall(r"\w+|[^\w\s]", f"{title} {abstract}".lower()))
     chars = sorted({c for w in words for c in w})
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *sorted(words), *chars,
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "*", *sorted(words), *chars,
              *(f"##{c}" for c in chars)]  # fmt: skip
     folder.mkdir(parents=True, exist_ok=True)
     table = {token: k for k, token in enumerate(dict.fromkeys(vocab))}
@@ -152,11 +153,11 @@ def tiny_relation_corpora(root: Path) -> Path:
     for corpus, cid in (("biored", False), ("bc5cdr", True)):
         folder = root / corpus
         folder.mkdir(parents=True, exist_ok=True)
-        body = "\n".join(
-            relation_record(700 + k, t, a, m, r, cid)
-            for k, (t, a, m, r) in enumerate(RELATION_TEXTS)
-        )
-        for split in ("train", "dev"):
+        for split, first in (("train", 700), ("dev", 750)):  # other PMIDs, same texts
+            body = "\n".join(
+                relation_record(first + k, t, a, m, r, cid)
+                for k, (t, a, m, r) in enumerate(RELATION_TEXTS)
+            )
             (folder / f"{split}.pubtator").write_text(body, encoding="utf-8")
     folder = root / "chemdisgene" / "curated"
     folder.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from extractors.evaluation import relation_item, relation_scope, score_relations
+from extractors.evaluation import CID_SCOPE, relation_item, relation_scope, score_relations
 from extractors.relations.candidates import candidate_pairs, doc_entities, gold_pairs
 from kg.errors import ConfigError, ModelNotInstalledError
 from kg.model import AnnotatedRelation, Document
@@ -113,18 +113,19 @@ def test_relation_scores_by_hand() -> None:
         ]
     }
     types = {"1": {"A": C, "B": D, "C": D, "G": G}, "2": {"A": C, "B": D}}
-    scope = relation_scope(gold, types)
-    assert scope == ({POS, NEG, ASSOC}, {frozenset((C, D))})
-    s = score_relations(gold, pred, types, scope)
-    assert (s["pair"].tp, s["pair"].fp, s["pair"].fn) == (2, 0, 1)
-    assert (s["pair+type"].tp, s["pair+type"].fp, s["pair+type"].fn) == (1, 1, 2)
-    assert (s["pair+type+novelty"].tp, s["pair+type+novelty"].fp) == (0, 2)
-    # without a scope the chemical-gene prediction is a false positive
-    assert score_relations(gold, pred, types)["pair"].fp == 1
-    # a relation type the gold never annotates is outside the scope (BC5CDR: CID only)
+    # a gold file with several relation types judges every prediction (BioRED)
+    assert relation_scope(gold, types) is None
+    s = score_relations(gold, pred, types, None)
+    assert (s["pair"].tp, s["pair"].fp, s["pair"].fn) == (2, 1, 1)
+    assert (s["pair+type"].tp, s["pair+type"].fp, s["pair+type"].fn) == (1, 2, 2)
+    assert (s["pair+type+novelty"].tp, s["pair+type+novelty"].fp) == (0, 3)
+    # a gold file of chemical-induced disease only (BC5CDR) judges only that: the
+    # chemical-gene pair and the Association are outside it, on every level
     cid = {"1": [relation_item("A", "B", POS, None)]}
-    only = score_relations(cid, pred, types, relation_scope(cid, types))
-    assert (only["pair"].tp, only["pair"].fp) == (1, 0) and "pair+type+novelty" not in only
+    assert relation_scope(cid, types) == CID_SCOPE
+    only = score_relations(cid, pred, types, CID_SCOPE)
+    assert (only["pair"].tp, only["pair"].fp, only["pair"].fn) == (1, 0, 0)
+    assert "pair+type+novelty" not in only
 
 
 def test_predicted_relations_carry_score_source_and_sentences() -> None:
@@ -193,6 +194,7 @@ def tiny_re(tmp_path_factory: pytest.TempPathFactory, encoder_dir: Path, corpora
     )  # fmt: skip
     record = train(config, progress=False, echo=lambda _: None)
     data = record["training"]["data"]
+    assert data["bc5cdr"]["left_out_in_dev"] == 0
     assert data["bc5cdr"]["positive_pairs"] == 5
     assert data["biored"]["positive_pairs"] == 6
     assert data["chemdisgene"]["positive_pairs"] == 5  # one pair's label is unknown: masked
@@ -204,6 +206,27 @@ def no_link(settings):
     """The test settings without the lexicon (the dictionary terms carry their IDs)."""
     extract = {**settings.extract.model_dump(), "link": False}
     return settings.model_validate({**settings.model_dump(), "extract": extract})
+
+
+def test_training_documents_that_are_in_a_dev_split_are_left_out(
+    corpora: Path, encoder_dir: Path, tmp_path
+) -> None:
+    import shutil
+
+    from extractors.heldout import dev_pmids
+    from extractors.relations.train import TrainConfig, train
+
+    assert dev_pmids(corpora) == {"750", "751", "752", "753"}
+    root = tmp_path / "leaky"
+    shutil.copytree(corpora, root)
+    train_file = root / "bc5cdr" / "train.pubtator"
+    train_file.write_text(train_file.read_text().replace("701|", "751|").replace("701\t", "751\t"))
+    config = TrainConfig(corpora_dir=root, out=tmp_path / "m", base=str(encoder_dir),
+                         corpora=("bc5cdr",), dev=("bc5cdr",), epochs=1, max_docs=None,
+                         max_len=64, threads=1)  # fmt: skip
+    record = train(config, progress=False, echo=lambda _: None)
+    assert record["training"]["data"]["bc5cdr"]["left_out_in_dev"] == 1
+    assert record["training"]["data"]["bc5cdr"]["documents"] == 3
 
 
 def test_relations_from_separate_files_with_unknown_labels_masked(corpora: Path) -> None:
@@ -315,7 +338,7 @@ def test_kg_extract_writes_relation_lines(tiny_re: Path, corpora: Path, no_link,
     relations = [f for f in lines if not f[1].isdigit()]
     assert relations and all(len(f) == 5 and f[4] in ("Novel", "No") for f in relations)
     assert all(f[1] in {t.value for t in RelationType} for f in relations)
-    assert ["700", "Positive_Correlation", "D002945", "D007674"] in [f[:4] for f in relations]
+    assert ["750", "Positive_Correlation", "D002945", "D007674"] in [f[:4] for f in relations]
 
 
 # --- the Hugging Face sequence-classification adapter ------------------------------------------
@@ -501,3 +524,37 @@ def test_model_evidence_in_the_graph_counts_each_paper_once_and_reloads_cleanly(
         {"id": "MESH:D008094", "sentences": [0, 1, 2]},
         {"id": "MESH:D014202", "sentences": [0, 2]},
     ]
+
+
+def test_a_predicted_conversion_between_chemicals_has_no_made_up_direction() -> None:
+    named = [("arsenite", "Chemical", "D000000"), ("arsenate", "Chemical", "C000000")]
+    doc = make_doc("8", "arsenite becomes arsenate.", "", named)
+    conv = RelationType.CONVERSION
+    predicted = AnnotatedRelation(conv, "MESH:D000000", "MESH:C000000", None, 0.9, "kg-re@1")
+    record, _ = assemble(Document(**{**_fields(doc), "relations": (predicted,)}))
+    (ev,) = record.evidence
+    assert ev.relation.predicate == "biolink:related_to" and ev.relation_type is conv
+    assert (ev.relation.subject, ev.relation.object) == ("MESH:C000000", "MESH:D000000")
+    # an input annotation states its direction: it keeps derives_into as written
+    stated = AnnotatedRelation(conv, "MESH:D000000", "MESH:C000000")
+    record, _ = assemble(Document(**{**_fields(doc), "relations": (stated,)}))
+    assert record.evidence[0].relation.predicate == "biolink:derives_into"
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "bioc"])
+def test_model_relations_round_trip_with_score_and_source(fmt: str, tmp_path: Path) -> None:
+    from extractors.run import write_documents
+    from kg.readers import read_path
+
+    rel = AnnotatedRelation(POS, "MESH:D008094", "MESH:D014202", True, 0.77, "kg-re@1")
+    doc = Document(**{**_fields(DOC), "relations": (rel,)})
+    path = tmp_path / ("out.jsonl" if fmt == "jsonl" else "out.xml")
+    with path.open("w", encoding="utf-8") as fh:
+        write_documents([doc], fmt, fh)
+    (back,) = [d for d in read_path(path) if isinstance(d, Document)]
+    (r,) = back.relations
+    assert (r.type, r.novel, r.score, r.source) == (POS, True, 0.77, "kg-re@1")
+    if fmt == "jsonl":  # JSONL carries the evidence sentences' offsets too
+        row = json.loads(path.read_text())
+        (evidence,) = row["relations"][0]["evidence"]
+        assert doc.text[evidence["start"] : evidence["end"]] == "Lithium causes tremor."

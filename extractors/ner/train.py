@@ -80,12 +80,16 @@ def _docs(config: TrainConfig, corpus: Corpus) -> list[Document]:
 
 
 def labelled_windows(tokenizer: Any, config: TrainConfig) -> tuple[list[Window], dict[str, int]]:
+    from extractors.heldout import dev_pmids
+
+    held_out = dev_pmids(config.corpora_dir)  # abstracts shared with a dev split stay out
     out: list[Window] = []
     counts: dict[str, int] = {}
     for name in config.corpora:
         corpus = _corpus(name, TRAIN_CORPORA)
         n = 0
-        for k, doc in enumerate(_docs(config, corpus)):
+        docs = [d for d in _docs(config, corpus) if d.pmid not in held_out]
+        for k, doc in enumerate(docs):
             mentions = [(m.start, m.end, m.type) for m in doc.mentions]
             for w in windows(tokenizer, k, doc.text, config.max_len):
                 label_window(w, mentions, TYPES, corpus.types)

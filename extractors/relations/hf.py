@@ -10,8 +10,9 @@ probability reaches the threshold.
 Next to the checkpoint, an optional ``kg_relations.json`` says how the model was trained:
 
 ``markers``    four strings wrapped around the first and second entity's mentions
-               (``{type}`` becomes the entity type), default
-               ``["@{type}Src$ ", " @/{type}Src$", "@{type}Tgt$ ", " @/{type}Tgt$"]``
+               (``{type}`` becomes our type name, ``Chemical``; ``{biored}`` BioRED's,
+               ``ChemicalEntity``), default, as BioREx-style checkpoints were trained:
+               ``["@{biored}Src$ ", " @/{biored}Src$", "@{biored}Tgt$ ", " @/{biored}Tgt$"]``
 ``threshold``  the probability a relation needs (default 0.5)
 ``max_len``    word pieces per input (default: what the model takes, at most 512)
 
@@ -40,7 +41,16 @@ EXPECTED = (
     "(config.json with id2label, a tokenizer, and the weights)"
 )
 SETTINGS = "kg_relations.json"
-DEFAULT_MARKERS = ("@{type}Src$ ", " @/{type}Src$", "@{type}Tgt$ ", " @/{type}Tgt$")
+DEFAULT_MARKERS = ("@{biored}Src$ ", " @/{biored}Src$", "@{biored}Tgt$ ", " @/{biored}Tgt$")
+#: BioRED's names of the entity types, for markers of checkpoints trained on BioRED.
+BIORED_NAMES = {
+    "Chemical": "ChemicalEntity",
+    "Disease": "DiseaseOrPhenotypicFeature",
+    "Gene": "GeneOrGeneProduct",
+    "Variant": "SequenceVariant",
+    "Species": "OrganismTaxon",
+    "CellLine": "CellLine",
+}
 NO_RELATION = frozenset({"none", "no_relation", "no relation", "0", "false", "na", "other"})
 
 
@@ -48,6 +58,11 @@ def relation_labels(
     id2label: dict[int, str], table: dict[str, str | None], folder: Path
 ) -> list[RelationType | None]:
     """Each label index's relation type (None: no relation); unknown labels are an error."""
+    if sorted(id2label) != list(range(len(id2label))):
+        raise ConfigError(
+            f"{folder}: id2label's ids are {sorted(id2label)}, not 0..{len(id2label) - 1}",
+            hint="fix id2label in config.json: one label for each output, numbered from 0",
+        )
     out: list[RelationType | None] = []
     unknown = []
     for i in range(len(id2label)):
@@ -76,10 +91,9 @@ def mark(doc: Document, first: DocEntity, second: DocEntity, markers: Sequence[s
     """The document's text with the two entities' mentions wrapped in their markers."""
     edits: list[tuple[int, int, str, str]] = []
     for ent, (open_, close) in ((first, markers[0:2]), (second, markers[2:4])):
+        names = {"type": ent.type.value, "biored": BIORED_NAMES[ent.type.value]}
         for s, e in ent.spans:
-            edits.append(
-                (s, e, open_.format(type=ent.type.value), close.format(type=ent.type.value))
-            )
+            edits.append((s, e, open_.format(**names), close.format(**names)))
     text = doc.text
     out, at = [], 0
     for s, e, open_, close in sorted(edits):
@@ -154,10 +168,15 @@ def _settings(folder: Path) -> dict[str, Any]:
         settings = json.loads(path.read_text(encoding="utf-8"))
     except ValueError as exc:
         raise ConfigError(f"{path} is not valid JSON: {exc}", hint="fix the file") from exc
-    markers = settings.get("markers", DEFAULT_MARKERS)
-    if not isinstance(settings, dict) or len(markers) != 4:
+    markers = settings.get("markers", DEFAULT_MARKERS) if isinstance(settings, dict) else None
+    if (
+        not isinstance(settings, dict)
+        or not isinstance(markers, list | tuple)
+        or len(markers) != 4
+        or not all(isinstance(m, str) for m in markers)
+    ):
         raise ConfigError(
-            f"{path} must be a JSON object; markers, if given, four strings",
+            f"{path} must be a JSON object; markers, if given, a list of four strings",
             hint='e.g. {"markers": ["[E1]", "[/E1]", "[E2]", "[/E2]"], "threshold": 0.5}',
         )
     return settings

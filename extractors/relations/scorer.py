@@ -39,6 +39,7 @@ from extractors.relations.candidates import (
     doc_entities,
     type_pair,
 )
+from kg.errors import ConfigError
 from kg.model import Document
 from kg.schema import RelationType
 
@@ -67,7 +68,7 @@ def encode(tokenizer: Any, doc: Document, max_len: int = 512) -> Encoded:
     enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
     ids: list[int] = enc["input_ids"]
     offsets: list[tuple[int, int]] = [tuple(o) for o in enc["offset_mapping"]]
-    marker = tokenizer.convert_tokens_to_ids(MARKER)
+    marker = marker_id(tokenizer)
     opens: dict[int, list[int]] = {}  # piece index -> entities with a mention starting there
     closes: dict[int, int] = {}  # piece index -> mentions ending there
     starts = [a for a, _ in offsets]
@@ -98,6 +99,17 @@ def encode(tokenizer: Any, doc: Document, max_len: int = 512) -> Encoded:
         entities = [entities[i] for i in keep]
         positions = [positions[i] for i in keep]
     return Encoded(segments, positions, entities, candidate_pairs(entities))
+
+
+def marker_id(tokenizer: Any) -> int:
+    """The id of the marker piece; an encoder whose vocabulary lacks it cannot mark entities."""
+    found = tokenizer.convert_tokens_to_ids(MARKER)
+    if found is None or found == tokenizer.unk_token_id:
+        raise ConfigError(
+            f"the tokenizer's vocabulary has no {MARKER!r} piece to mark entities with",
+            hint="use a base encoder whose vocabulary has it (BERT-style word pieces do)",
+        )
+    return found
 
 
 def build_model(encoder: Any, n_types: int = len(TYPES)) -> Any:

@@ -183,6 +183,9 @@ class RawRelation:
     id2: str
     novel: bool | None = None
     line: int | None = None
+    #: A model's score and ``name@version``, when the file was written by ``kg extract``.
+    score: float | None = None
+    source: str | None = None
 
 
 def _id_fields(ids: str | Sequence[str] | None) -> list[str]:
@@ -268,7 +271,12 @@ def annotated_document(
             )
         rels.append(
             AnnotatedRelation(
-                rtype, _relation_id(r.id1, id_types), _relation_id(r.id2, id_types), r.novel
+                rtype,
+                _relation_id(r.id1, id_types),
+                _relation_id(r.id2, id_types),
+                r.novel,
+                r.score,
+                r.source or "annotation",
             )
         )
 

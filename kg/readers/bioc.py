@@ -359,6 +359,8 @@ def _relation(r: Mapping[str, Any], identifiers: Mapping[str, str]) -> RawRelati
         raise _NotBioC(f"relation {r.get('id')!r} names no two entities")
     try:
         novel = parse_novel(infons.get("novel"))
+        score = float(infons["score"]) if infons.get("score") not in (None, "") else None
     except ValueError as err:
         raise _NotBioC(str(err)) from None
-    return RawRelation(str(label), id1, id2, novel)
+    source = str(infons["source"]) if infons.get("source") else None
+    return RawRelation(str(label), id1, id2, novel, score=score, source=source)

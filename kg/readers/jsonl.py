@@ -57,6 +57,8 @@ class JsonRelation(BaseModel):
     id1: str
     id2: str
     novel: bool | str | None = None
+    score: float | None = None
+    source: str | None = None
 
 
 class JsonDocument(BaseModel):
@@ -144,7 +146,8 @@ def _line(number: int, text: str | None, source: str, skipped: Counter[str]) -> 
         )
     try:
         relations = [
-            RawRelation(r.type, r.id1, r.id2, parse_novel(r.novel), number) for r in item.relations
+            RawRelation(r.type, r.id1, r.id2, parse_novel(r.novel), number, r.score, r.source)
+            for r in item.relations
         ]
     except ValueError as err:
         return record_error(
