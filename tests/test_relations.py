@@ -283,6 +283,32 @@ def test_a_trained_tiny_model_finds_its_training_relations(tiny_re: Path, corpor
     assert not any(strict.predict(docs))
 
 
+def test_kg_tune_re_writes_per_type_thresholds(tiny_re: Path, corpora: Path, tmp_path) -> None:
+    import shutil
+
+    from extractors.relations.base import load_relation_backend
+    from kg.cli.app import main
+
+    folder = tmp_path / "tuned"
+    shutil.copytree(tiny_re, folder)
+    res = CliRunner().invoke(
+        main, ["tune", "re", "--model", str(folder), "--corpora", str(corpora), "--threads", "1"]
+    )
+    assert res.exit_code == 0, res.output
+    record = json.loads((folder / "relations.json").read_text())
+    assert set(record["type_thresholds"]) == {t.value for t in RelationType}
+    assert all(0 < v < 1 for v in record["type_thresholds"].values())
+    tuned = record["training"]["tuned_dev_f1"]
+    before = record["training"]["epochs_dev"][record["training"]["best_epoch"] - 1]
+    shared = before["gold_entity_f1"]
+    # the tuned thresholds are never worse on dev than the shared one they start from
+    assert sum(tuned[n]["pair+type"] for n in tuned) >= sum(shared[n]["pair+type"] for n in tuned)
+    backend = load_relation_backend(f"re:{folder}")
+    assert backend.thresholds() == [record["type_thresholds"][t.value] for t in RelationType]
+    backend.threshold = 0.9  # one threshold for every type replaces the tuned ones
+    assert backend.thresholds() == [0.9] * len(RelationType)
+
+
 def test_kg_eval_re_end_to_end_and_gold_entities(tiny_re: Path, corpora: Path, no_link) -> None:
     from kg.cli.app import main
 

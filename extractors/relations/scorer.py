@@ -210,12 +210,29 @@ class RelationModel:
         self.tokenizer = tokenizer
         self.info = info
         self.types = tuple(RelationType(t) for t in info.get("types", [t.value for t in TYPES]))
-        self.threshold = float(info.get("threshold", 0.5))
+        #: per relation type, tuned on dev by ``kg tune re``; the shared threshold elsewhere
+        self.type_thresholds = {
+            RelationType(k): float(v) for k, v in info.get("type_thresholds", {}).items()
+        }
+        self._threshold = float(info.get("threshold", 0.5))
         self.max_len = int(info.get("max_len", 512))
         self.batch_size = int(info.get("batch_size", 4))
         self.name = info.get("name", "kg-re")
         self.version = str(info.get("version", "0"))
         model.special = (tokenizer.cls_token_id, tokenizer.sep_token_id)
+
+    @property
+    def threshold(self) -> float:
+        return self._threshold
+
+    @threshold.setter
+    def threshold(self, value: float) -> None:
+        """One threshold for every type, replacing the tuned ones (``relation_threshold``)."""
+        self._threshold = float(value)
+        self.type_thresholds = {}
+
+    def thresholds(self) -> list[float]:
+        return [self.type_thresholds.get(t, self._threshold) for t in self.types]
 
     def quantize(self) -> None:
         """Int8 weights for the linear layers (dynamic quantization): faster on CPU."""
@@ -253,17 +270,22 @@ class RelationModel:
         return [(e, s if s is not None else empty) for e, s in zip(encoded, out, strict=True)]
 
     def predict(self, docs: Sequence[Document]) -> list[list[PairPrediction]]:
-        return [decode(e, s, self.types, self.threshold) for e, s in self.scores(docs)]
+        limits = self.thresholds()
+        return [decode(e, s, self.types, limits) for e, s in self.scores(docs)]
 
 
 def decode(
-    encoded: Encoded, scores: Any, types: Sequence[RelationType], threshold: float
+    encoded: Encoded,
+    scores: Any,
+    types: Sequence[RelationType],
+    threshold: float | Sequence[float],
 ) -> list[PairPrediction]:
-    """Each pair whose best type scores at least ``threshold``, with that type."""
+    """Each pair whose best type reaches its threshold (one for all types, or one per type)."""
+    limits = [threshold] * len(types) if isinstance(threshold, int | float) else list(threshold)
     out = []
     for (a, b), row in zip(encoded.pairs, scores, strict=True):
         t = int(row[: len(types)].argmax())
-        if row[t] < threshold:
+        if row[t] < limits[t]:
             continue
         novel_score = float(row[len(types)])
         out.append(

@@ -199,3 +199,41 @@ def train_re_cmd(
         f"best epoch {record['training'].get('best_epoch')}, threshold {record['threshold']}; "
         f"model in {out}"
     )
+
+
+@main.group("tune")
+def tune_group() -> None:
+    """Tune a trained model's decision thresholds on the dev splits."""
+
+
+@tune_group.command("re")
+@click.option(
+    "--model",
+    "model_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    required=True,
+    help="The relation model folder (written by kg train re); its relations.json is rewritten.",
+)
+@click.option(
+    "--corpora",
+    "corpora_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    required=True,
+    help="Folder with the corpora (biored/, bc5cdr/).",
+)
+@click.option("--dev", "dev", multiple=True, help="Dev corpus by name (repeat).")
+@click.option("--threads", type=click.IntRange(min=1), help="CPU threads for torch.")
+def tune_re_cmd(
+    model_dir: Path, corpora_dir: Path, dev: tuple[str, ...], threads: int | None
+) -> None:
+    """Choose one threshold per relation type that maximizes the mean pair+type F1 on the dev
+    splits, with gold entities (coordinate ascent from the model's shared threshold).
+
+    Example: kg tune re --model extractors/relations/model --corpora ../shared/data/corpora
+    """
+    from extractors.relations.train import TrainConfig, tune
+
+    config = TrainConfig(corpora_dir=corpora_dir, out=model_dir, threads=threads)
+    if dev:
+        config.dev = dev
+    tune(config, model_dir, echo=click.echo)
