@@ -71,15 +71,16 @@ def test_ingest_quarantines_bad_records_and_loads_the_rest(settings, graph, tmp_
 
 
 def test_cypher_prints_json_rows_and_csv(settings, graph, tmp_path) -> None:
-    run(
+    # with the progress bar, as a user runs it
+    loaded = run(
         settings,
         "ingest",
         str(FIXTURES / "mixed.pubtator"),
         "--use-annotations",
-        "--no-progress",
         "--quarantine",
         str(tmp_path / "q.jsonl"),
     )
+    assert loaded.exit_code == 3 and "publications_written: 2" in loaded.output, loaded.output
     query = (
         "MATCH (c:Chemical)-[r:TREATS]->(d:Disease) "
         "WHERE r.paper_count >= $min RETURN c.name AS chemical, d.name AS disease ORDER BY chemical"

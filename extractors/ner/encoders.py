@@ -82,4 +82,5 @@ def load_encoder(name: str, **model_options: Any) -> tuple[Any, Any]:
             hint="character offsets need a tokenizers-backed tokenizer (tokenizer.json)",
         )
     encoder = AutoModel.from_pretrained(str(folder), local_files_only=True, **model_options)
+    tokenizer.model_max_length = 1 << 30  # texts are cut into windows here, never truncated
     return encoder, tokenizer

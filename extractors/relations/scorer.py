@@ -313,9 +313,7 @@ def load_encoder_for_relations(base: str) -> tuple[Any, Any]:
     """The base encoder with eager attention (the pair context needs attention weights)."""
     from extractors.ner.encoders import load_encoder
 
-    encoder, tokenizer = load_encoder(base, attn_implementation="eager")
-    tokenizer.model_max_length = 1 << 30  # documents are cut into segments here, not truncated
-    return encoder, tokenizer
+    return load_encoder(base, attn_implementation="eager")
 
 
 def load_relation_model(folder: Path, threads: int | None = None) -> RelationModel:

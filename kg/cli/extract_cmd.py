@@ -90,7 +90,7 @@ def extract_cmd(
         items,
         report,
         chunk=settings.extract.batch_size,
-        progress=bar.update if bar else None,
+        progress=bar.update if bar is not None else None,
     )
     target = out if str(out) != "-" else None
     tmp = target.with_name(target.name + ".part") if target else None

@@ -65,7 +65,7 @@ def ingest_paths(
             batch_size=batch_size or settings.load.batch_size,
             use_annotations=use_annotations,
             extractor=extractor,
-            progress=bar.update if bar else None,
+            progress=bar.update if bar is not None else None,
             chunk=settings.extract.batch_size,
         )
     finally:
