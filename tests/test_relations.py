@@ -584,3 +584,29 @@ def test_model_relations_round_trip_with_score_and_source(fmt: str, tmp_path: Pa
         row = json.loads(path.read_text())
         (evidence,) = row["relations"][0]["evidence"]
         assert doc.text[evidence["start"] : evidence["end"]] == "Lithium causes tremor."
+
+
+def test_kg_train_re_and_ner_from_the_command_line(encoder_dir: Path, corpora: Path, tmp_path):
+    from kg.cli.app import main
+
+    common = ["--base", str(encoder_dir), "--epochs", "1", "--threads", "1", "--no-progress"]
+    out = tmp_path / "re"
+    res = CliRunner().invoke(
+        main,
+        ["train", "re", "--corpora", str(corpora), "--out", str(out), "--max-len", "64",
+         "--use", "biored", "--dev", "biored", *common],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    record = json.loads((out / "relations.json").read_text())
+    assert record["training"]["corpora"] == ["biored"] and record["training"]["epochs"] == 1
+    assert "best epoch 1" in res.output
+    from tests.ner_tiny import tiny_corpora
+
+    ner_root = tiny_corpora(tmp_path / "ner-corpora")
+    res = CliRunner().invoke(
+        main,
+        ["train", "ner", "--corpora", str(ner_root), "--out", str(tmp_path / "ner"),
+         "--max-len", "24", "--use", "bc5cdr", "--dev", "bc5cdr", *common],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "ner" / "tagger.json").is_file()

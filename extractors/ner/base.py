@@ -100,6 +100,18 @@ def require_path(arg: str, what: str, expect: str) -> Path:
     return path
 
 
+def read_json_file(path: Path) -> object | None:
+    """A model folder's optional JSON settings file: None when absent, an error when broken."""
+    import json
+
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ConfigError(f"{path} is not valid JSON: {exc}", hint="fix the file") from exc
+
+
 def _load_builtin() -> None:
     # Importing the modules registers their backends.
     import extractors.ner.backends  # noqa: F401

@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from extractors.ner.base import Span, resolve_overlaps
+from extractors.ner.base import Span, read_json_file, resolve_overlaps
 from kg.errors import ConfigError, ModelNotInstalledError, SchemaError
 from kg.schema import EntityType, parse_entity_type
 from kg.text import sentence_spans
@@ -149,12 +149,9 @@ class GlinerRecognizer:
 
 def read_settings(folder: Path) -> dict[str, Any]:
     path = folder / SETTINGS_FILE
-    if not path.is_file():
+    settings = read_json_file(path)
+    if settings is None:
         return {}
-    try:
-        settings = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise ConfigError(f"{path} is not valid JSON: {exc}", hint="fix the file") from exc
     known = {"descriptions", "threshold", "max_words"}
     if not isinstance(settings, dict) or set(settings) - known:
         raise ConfigError(

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from extractors.ner.base import Span, resolve_overlaps
+from extractors.ner.base import Span, read_json_file, resolve_overlaps
 from kg.errors import ConfigError, SchemaError
 from kg.schema import EntityType, parse_entity_type
 
@@ -226,6 +226,41 @@ def read_checkpoint_config(
     return config
 
 
+def load_tokenizer(folder: Path, expected: str) -> Any:
+    """A checkpoint's tokenizer, or a clear error."""
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+    except (OSError, ValueError, TypeError) as exc:
+        raise ConfigError(f"no usable tokenizer in {folder}: {exc}", hint=expected) from exc
+
+
+def load_classifier(
+    folder: Path, auto_class: Any, n_labels: int, expected: str, *, head: str, purpose: str
+) -> Any:
+    """A checkpoint's model through ``auto_class``, checked to have its head and its labels."""
+    try:
+        model, info = auto_class.from_pretrained(
+            str(folder), local_files_only=True, output_loading_info=True
+        )
+    except (OSError, ValueError, KeyError) as exc:
+        raise ConfigError(f"cannot load the model in {folder}: {exc}", hint=expected) from exc
+    if info.get("missing_keys"):
+        missing = sorted(info["missing_keys"])
+        raise ConfigError(
+            f"the weights in {folder} lack the {head} (missing {', '.join(missing[:3])})",
+            hint=f"expected {expected}, {purpose}",
+        )
+    if model.config.num_labels != n_labels:
+        raise ConfigError(
+            f"{folder}: the model has {model.config.num_labels} labels, id2label {n_labels}",
+            hint="fix id2label in config.json",
+        )
+    model.eval()
+    return model
+
+
 def _read_config(folder: Path) -> dict[str, Any]:
     return read_checkpoint_config(folder)
 
@@ -237,12 +272,9 @@ def read_label_map(
 ) -> dict[str, str | None]:
     """An optional JSON object next to a checkpoint mapping its labels to ours (or null)."""
     path = folder / name
-    if not path.is_file():
+    table = read_json_file(path)
+    if table is None:
         return {}
-    try:
-        table = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise ConfigError(f"{path} is not valid JSON: {exc}", hint="fix the file") from exc
     if not isinstance(table, dict) or not all(isinstance(v, str | None) for v in table.values()):
         raise ConfigError(
             f"{path} must be one JSON object mapping labels to type names or null",
@@ -271,14 +303,11 @@ def load_hf(folder: Path, threads: int | None = None, batch_size: int = 16) -> H
     tags = label_table(id2label, table, folder)
 
     import torch
-    from transformers import AutoModelForTokenClassification, AutoTokenizer
+    from transformers import AutoModelForTokenClassification
 
     if threads:
         torch.set_num_threads(threads)
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
-    except (OSError, ValueError, TypeError) as exc:
-        raise ConfigError(f"no usable tokenizer in {folder}: {exc}", hint=EXPECTED) from exc
+    tokenizer = load_tokenizer(folder, EXPECTED)
     if not getattr(tokenizer, "is_fast", False):
         raise ConfigError(
             f"the tokenizer in {folder} is a slow (Python) tokenizer",
@@ -291,24 +320,14 @@ def load_hf(folder: Path, threads: int | None = None, batch_size: int = 16) -> H
             hint="expected a BERT- or RoBERTa-style tokenizer "
             "([CLS]/[SEP]/[PAD] or <s>/</s>/<pad>)",
         )
-    try:
-        model, info = AutoModelForTokenClassification.from_pretrained(
-            str(folder), local_files_only=True, output_loading_info=True
-        )
-    except (OSError, ValueError, KeyError) as exc:
-        raise ConfigError(f"cannot load the model in {folder}: {exc}", hint=EXPECTED) from exc
-    if info.get("missing_keys"):
-        missing = sorted(info["missing_keys"])
-        raise ConfigError(
-            f"the weights in {folder} lack the token-classification head "
-            f"(missing {', '.join(missing[:3])})",
-            hint=f"expected {EXPECTED}, fine-tuned for NER; a plain encoder cannot tag",
-        )
-    if model.config.num_labels != len(tags):
-        raise ConfigError(
-            f"{folder}: the model has {model.config.num_labels} labels, id2label {len(tags)}",
-            hint="fix id2label in config.json",
-        )
+    model = load_classifier(
+        folder,
+        AutoModelForTokenClassification,
+        len(tags),
+        EXPECTED,
+        head="token-classification head",
+        purpose="fine-tuned for NER; a plain encoder cannot tag",
+    )
     model.eval()
     files = [folder / "config.json", *(folder / w for w in WEIGHTS if (folder / w).is_file())]
     if (folder / LABEL_MAP).is_file():

@@ -24,12 +24,18 @@ no relation); ``kg_label_map.json`` maps labels it cannot read (``{"LABEL_1": "B
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from extractors.ner.hf import WEIGHTS, read_checkpoint_config, read_label_map
+from extractors.ner.base import read_json_file
+from extractors.ner.hf import (
+    WEIGHTS,
+    load_classifier,
+    load_tokenizer,
+    read_checkpoint_config,
+    read_label_map,
+)
 from extractors.relations.candidates import DocEntity, candidate_pairs, doc_entities
 from extractors.relations.scorer import PairPrediction
 from kg.errors import ConfigError, SchemaError
@@ -162,12 +168,9 @@ class HFRelations:
 
 def _settings(folder: Path) -> dict[str, Any]:
     path = folder / SETTINGS
-    if not path.is_file():
+    settings = read_json_file(path)
+    if settings is None:
         return {}
-    try:
-        settings = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise ConfigError(f"{path} is not valid JSON: {exc}", hint="fix the file") from exc
     markers = settings.get("markers", DEFAULT_MARKERS) if isinstance(settings, dict) else None
     if (
         not isinstance(settings, dict)
@@ -195,30 +198,17 @@ def load_hf_relations(folder: Path, batch_size: int = 16) -> HFRelations:
     labels = relation_labels(id2label, table, folder)
     settings = _settings(folder)
 
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoModelForSequenceClassification
 
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
-    except (OSError, ValueError, TypeError) as exc:
-        raise ConfigError(f"no usable tokenizer in {folder}: {exc}", hint=EXPECTED) from exc
-    try:
-        model, info = AutoModelForSequenceClassification.from_pretrained(
-            str(folder), local_files_only=True, output_loading_info=True
-        )
-    except (OSError, ValueError, KeyError) as exc:
-        raise ConfigError(f"cannot load the model in {folder}: {exc}", hint=EXPECTED) from exc
-    if info.get("missing_keys"):
-        missing = sorted(info["missing_keys"])
-        raise ConfigError(
-            f"the weights in {folder} lack the classification head "
-            f"(missing {', '.join(missing[:3])})",
-            hint=f"expected {EXPECTED}, fine-tuned for relations; a plain encoder cannot classify",
-        )
-    if model.config.num_labels != len(labels):
-        raise ConfigError(
-            f"{folder}: the model has {model.config.num_labels} labels, id2label {len(labels)}",
-            hint="fix id2label in config.json",
-        )
+    tokenizer = load_tokenizer(folder, EXPECTED)
+    model = load_classifier(
+        folder,
+        AutoModelForSequenceClassification,
+        len(labels),
+        EXPECTED,
+        head="classification head",
+        purpose="fine-tuned for relations; a plain encoder cannot classify",
+    )
     positions = int(getattr(model.config, "max_position_embeddings", 512) or 512)
     settings.setdefault("max_len", min(512, positions))
     from extractors.ner.backends import files_version

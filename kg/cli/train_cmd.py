@@ -1,8 +1,11 @@
-"""``kg train ner|re``: train the default recognizer and relation model from the corpora."""
+"""``kg train ner|re``: train the default recognizer and relation model from the corpora;
+``kg tune re``: choose the relation model's thresholds on dev."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -14,187 +17,138 @@ def train_group() -> None:
     """Train the models the pipeline ships (reproducible: same data and seed, same model)."""
 
 
+def _training_options(
+    *, corpora: str, files: str, mix: str, batch_size: int, batch_help: str, lr: float,
+    max_len: int, max_len_top: int, length_help: str,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:  # fmt: skip
+    """The options both trainers take; defaults and help differ by model."""
+    options = [
+        click.option(
+            "--corpora",
+            "corpora_dir",
+            type=click.Path(exists=True, file_okay=False, path_type=Path),
+            required=True,
+            help=f"Folder with the corpora ({corpora}).",
+        ),
+        click.option(
+            "--out",
+            type=click.Path(file_okay=False, path_type=Path),
+            required=True,
+            help=f"Folder the model is written to ({files}).",
+        ),
+        click.option(
+            "--base",
+            default="all-MiniLM-L6-v2",
+            show_default=True,
+            help="Base encoder: a pinned known name or a local Hugging Face model folder.",
+        ),
+        click.option(
+            "--use", "use", multiple=True, help=f"Training corpus by name (repeat); {mix}."
+        ),
+        click.option("--dev", "dev", multiple=True, help="Dev corpus by name (repeat)."),
+        click.option("--epochs", default=4, show_default=True, type=click.IntRange(min=1)),
+        click.option(
+            "--batch-size",
+            default=batch_size,
+            show_default=True,
+            type=click.IntRange(min=1),
+            help=batch_help,
+        ),
+        click.option(
+            "--lr", default=lr, show_default=True, type=float, help="Encoder learning rate."
+        ),
+        click.option(
+            "--max-len",
+            default=max_len,
+            show_default=True,
+            type=click.IntRange(min=16, max=max_len_top),
+            help=length_help,
+        ),
+        click.option(
+            "--max-docs", type=click.IntRange(min=1), help="Cap documents per corpus (quick runs)."
+        ),
+        click.option("--seed", default=13, show_default=True, type=int),
+        click.option("--threads", type=click.IntRange(min=1), help="CPU threads for torch."),
+        click.option("--no-progress", is_flag=True, help="No progress bar."),
+    ]
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(options):
+            fn = option(fn)
+        return fn
+
+    return decorate
+
+
+def _run(module: Any, options: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """Build the trainer's config from the shared options and train."""
+    use, dev, no_progress = options.pop("use"), options.pop("dev"), options.pop("no_progress")
+    config = module.TrainConfig(**options, **extra)
+    if use:
+        config.corpora = use
+    if dev:
+        config.dev = dev
+    return module.train(config, progress=not no_progress, echo=click.echo)
+
+
 @train_group.command("ner")
-@click.option(
-    "--corpora",
-    "corpora_dir",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    required=True,
-    help="Folder with the corpora (bc5cdr/, biored/, ncbi_disease/, aioner/).",
-)
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    required=True,
-    help="Folder the model is written to (tagger.json, tagger.safetensors).",
-)
-@click.option(
-    "--base",
-    default="all-MiniLM-L6-v2",
-    show_default=True,
-    help="Base encoder: a pinned known name or a local Hugging Face model folder.",
-)
-@click.option(
-    "--use",
-    "use",
-    multiple=True,
-    help="Training corpus by name (repeat); default: the full mix of extractors/ner/corpora.py.",
-)
-@click.option("--dev", "dev", multiple=True, help="Dev corpus by name (repeat).")
-@click.option("--epochs", default=4, show_default=True, type=click.IntRange(min=1))
-@click.option("--batch-size", default=16, show_default=True, type=click.IntRange(min=1))
-@click.option("--lr", default=1e-4, show_default=True, type=float, help="Encoder learning rate.")
-@click.option(
-    "--max-len",
-    default=192,
-    show_default=True,
-    type=click.IntRange(min=16, max=510),
-    help="Word pieces per window.",
-)
-@click.option(
-    "--max-docs", type=click.IntRange(min=1), help="Cap documents per corpus (quick runs)."
+@_training_options(
+    corpora="bc5cdr/, biored/, ncbi_disease/, aioner/",
+    files="tagger.json, tagger.safetensors",
+    mix="default: the full mix of extractors/ner/corpora.py",
+    batch_size=16,
+    batch_help="Windows per step.",
+    lr=1e-4,
+    max_len=192,
+    max_len_top=510,
+    length_help="Word pieces per window.",
 )
 @click.option(
     "--init",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="Continue from this tagger's weights (a folder written by kg train ner).",
 )
-@click.option("--seed", default=13, show_default=True, type=int)
-@click.option("--threads", type=click.IntRange(min=1), help="CPU threads for torch.")
-@click.option("--no-progress", is_flag=True, help="No progress bar.")
-def train_ner_cmd(
-    corpora_dir: Path,
-    out: Path,
-    base: str,
-    use: tuple[str, ...],
-    dev: tuple[str, ...],
-    epochs: int,
-    batch_size: int,
-    lr: float,
-    max_len: int,
-    max_docs: int | None,
-    init: Path | None,
-    seed: int,
-    threads: int | None,
-    no_progress: bool,
-) -> None:
+def train_ner_cmd(init: Path | None, **options: Any) -> None:
     """Fine-tune the six-type tagger and keep the epoch with the best dev score.
 
     The shipped model (docs/models/ner.md): kg train ner --corpora ../shared/data/corpora
     --out /tmp/ner-run --epochs 2, then --init /tmp/ner-run --epochs 2 --lr 5e-5 --seed 14.
     """
-    from extractors.ner.train import TrainConfig, train
+    from extractors.ner import train
 
-    config = TrainConfig(
-        corpora_dir=corpora_dir,
-        out=out,
-        base=base,
-        epochs=epochs,
-        batch_size=batch_size,
-        lr=lr,
-        max_len=max_len,
-        max_docs=max_docs,
-        init=init,
-        seed=seed,
-        threads=threads,
-    )
-    if use:
-        config.corpora = use
-    if dev:
-        config.dev = dev
-    record = train(config, progress=not no_progress, echo=click.echo)
-    click.echo(f"best epoch {record['training'].get('best_epoch')}; model in {out}")
+    record = _run(train, options, init=init)
+    click.echo(f"best epoch {record['training'].get('best_epoch')}; model in {options['out']}")
 
 
 @train_group.command("re")
-@click.option(
-    "--corpora",
-    "corpora_dir",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    required=True,
-    help="Folder with the corpora (biored/, bc5cdr/).",
-)
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    required=True,
-    help="Folder the model is written to (relations.json, relations.safetensors).",
-)
-@click.option(
-    "--base",
-    default="all-MiniLM-L6-v2",
-    show_default=True,
-    help="Base encoder: a pinned known name or a local Hugging Face model folder.",
+@_training_options(
+    corpora="biored/, bc5cdr/, chemdisgene/",
+    files="relations.json, relations.safetensors",
+    mix="default: biored, bc5cdr, chemdisgene",
+    batch_size=4,
+    batch_help="Documents per step.",
+    lr=5e-5,
+    max_len=512,
+    max_len_top=512,
+    length_help="Word pieces per segment.",
 )
 @click.option(
     "--init-tagger",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="Start the encoder from this tagger's fine-tuned layers (e.g. extractors/ner/model).",
 )
-@click.option(
-    "--use", "use", multiple=True, help="Training corpus by name (repeat): biored, bc5cdr."
-)
-@click.option("--dev", "dev", multiple=True, help="Dev corpus by name (repeat).")
-@click.option("--epochs", default=4, show_default=True, type=click.IntRange(min=1))
-@click.option(
-    "--batch-size", default=4, show_default=True, type=click.IntRange(min=1), help="Documents."
-)
-@click.option("--lr", default=5e-5, show_default=True, type=float, help="Encoder learning rate.")
-@click.option(
-    "--max-len",
-    default=512,
-    show_default=True,
-    type=click.IntRange(min=16, max=512),
-    help="Word pieces per segment.",
-)
-@click.option(
-    "--max-docs", type=click.IntRange(min=1), help="Cap documents per corpus (quick runs)."
-)
-@click.option("--seed", default=13, show_default=True, type=int)
-@click.option("--threads", type=click.IntRange(min=1), help="CPU threads for torch.")
-@click.option("--no-progress", is_flag=True, help="No progress bar.")
-def train_re_cmd(
-    corpora_dir: Path,
-    out: Path,
-    base: str,
-    init_tagger: Path | None,
-    use: tuple[str, ...],
-    dev: tuple[str, ...],
-    epochs: int,
-    batch_size: int,
-    lr: float,
-    max_len: int,
-    max_docs: int | None,
-    seed: int,
-    threads: int | None,
-    no_progress: bool,
-) -> None:
+def train_re_cmd(init_tagger: Path | None, **options: Any) -> None:
     """Fine-tune the document-level relation model on gold entities; keep the best epoch and
     the decision threshold that scores best on the dev splits.
 
     The shipped model (docs/models/re.md): kg train re --corpora ../shared/data/corpora
-    --out extractors/relations/model --init-tagger extractors/ner/model --epochs 5 --threads 2
+    --out extractors/relations/model --init-tagger extractors/ner/model --epochs 4 --lr 1e-4
+    --threads 2 (stopped after epoch 3), then kg tune re.
     """
-    from extractors.relations.train import TrainConfig, train
+    from extractors.relations import train
 
-    config = TrainConfig(
-        corpora_dir=corpora_dir,
-        out=out,
-        base=base,
-        init_tagger=init_tagger,
-        epochs=epochs,
-        batch_size=batch_size,
-        lr=lr,
-        max_len=max_len,
-        max_docs=max_docs,
-        seed=seed,
-        threads=threads,
-    )
-    if use:
-        config.corpora = use
-    if dev:
-        config.dev = dev
-    record = train(config, progress=not no_progress, echo=click.echo)
+    out = options["out"]
+    record = _run(train, options, init_tagger=init_tagger)
     click.echo(
         f"best epoch {record['training'].get('best_epoch')}, threshold {record['threshold']}; "
         f"model in {out}"
