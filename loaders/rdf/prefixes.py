@@ -1,7 +1,8 @@
 """CURIEs to IRIs through a maintained prefix map, not a hand-written table.
 
-The map is the Biolink model's own prefix map (``biolink-model-prefix-map.json``, Biolink 4.4.4,
-copied verbatim from the release that ``kg/schema.py`` follows), chained with
+The map is the Biolink model's own prefix map (``biolink-model-prefix-map.json`` of Biolink
+4.4.4, the release that ``kg/schema.py`` follows, read from the pinned PyPI package
+``biolink-model``), chained with
 ``extra-prefixes.json`` for the few prefixes our identifiers use that Biolink does not define
 (Cellosaurus, tmVar strings, provisional keys, this project's vocabulary). The ``curies``
 package does the expansion and compression.
@@ -17,6 +18,7 @@ import json
 import re
 from functools import cache, lru_cache
 from importlib import resources
+from pathlib import Path
 from urllib.parse import quote
 
 import curies
@@ -34,9 +36,24 @@ def _load(name: str) -> dict[str, str]:
 
 
 @cache
+def _biolink() -> dict[str, str]:
+    """Biolink's own prefix map, from the pinned ``biolink-model`` package (its data files)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("biolink_model")
+    if spec is None or not spec.submodule_search_locations:
+        raise SchemaError(
+            "the Biolink prefix map is missing (Python package biolink-model)",
+            hint="install the project's dependencies: pip install -e .",
+        )
+    path = Path(next(iter(spec.submodule_search_locations))) / "prefixmaps"
+    return json.loads((path / "biolink-model-prefix-map.json").read_text(encoding="utf-8"))
+
+
+@cache
 def prefix_map() -> dict[str, str]:
     """Biolink's prefix map with our extensions (Biolink wins where both define a prefix)."""
-    return {**_load("extra-prefixes.json"), **_load("biolink-model-prefix-map.json")}
+    return {**_load("extra-prefixes.json"), **_biolink()}
 
 
 @cache
@@ -46,7 +63,7 @@ def converter() -> curies.Converter:
     # icd11.foundation); expansion is unaffected, compression picks one of them.
     return curies.chain(
         [
-            curies.load_prefix_map(_load("biolink-model-prefix-map.json"), strict=False),
+            curies.load_prefix_map(_biolink(), strict=False),
             curies.load_prefix_map(_load("extra-prefixes.json")),
         ]
     )
