@@ -64,6 +64,9 @@ def propagate(
 class EntityExtractor:
     """Recognizer + propagation + linker, as one pipeline extractor."""
 
+    #: What the output depends on (models, lexicon, settings), set by the registry.
+    identity: str = ""
+
     def __init__(
         self,
         recognizer: Recognizer,

@@ -6,10 +6,12 @@ so a misconfigured run fails at once with the fix, not an hour into the input.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from kg.config import Settings
 from kg.errors import ModelNotInstalledError
+from kg.model import stable_hash
 
 #: The recognizer shipped with the package, trained by ``kg train ner`` (see its tagger.json).
 DEFAULT_MODEL = Path(__file__).resolve().parent / "ner" / "model"
@@ -46,12 +48,14 @@ def load_extractor(  # noqa: ANN201
 
     ``entities=False`` keeps the mentions each document brings (relations on gold entities).
     """
+    from extractors.relations.base import DEFAULT_MODEL as DEFAULT_RELATIONS
     from extractors.relations.base import load_relation_backend
 
     cfg = settings.extract
     _set_threads(cfg.threads)
     found = load_entity_extractor(settings, recognizer) if entities else None
-    backend = load_relation_backend(relations or cfg.relations, cfg.relation_threshold)
+    spec = relations or cfg.relations
+    backend = load_relation_backend(spec, cfg.relation_threshold)
     if backend is not None and cfg.quantize and hasattr(backend, "quantize"):
         backend.quantize()
     if backend is None:
@@ -63,7 +67,31 @@ def load_extractor(  # noqa: ANN201
         return found
     from extractors.relations.extractor import RelationExtractor
 
-    return RelationExtractor(found, backend)
+    extractor = RelationExtractor(found, backend)
+    relation_files = DEFAULT_RELATIONS if spec == "default" else spec.partition(":")[2]
+    extractor.identity = stable_hash(
+        getattr(found, "identity", "gold-entities"),
+        extractor.source,
+        cfg.relation_threshold,
+        cfg.quantize,
+        files_digest(Path(relation_files)),
+        length=32,
+    )
+    return extractor
+
+
+def files_digest(path: Path) -> str:
+    """SHA-1 over a model's files (a folder's, in name order): retrained weights in the same
+    place, or a rebuilt lexicon, change what a model produces although its name does not."""
+    digest = hashlib.sha1()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        if file.is_file():
+            digest.update(file.name.encode())
+            with file.open("rb") as fh:
+                while chunk := fh.read(1 << 20):
+                    digest.update(chunk)
+    return digest.hexdigest()
 
 
 def load_entity_extractor(settings: Settings, recognizer: str | None = None):  # noqa: ANN201
@@ -84,10 +112,22 @@ def load_entity_extractor(settings: Settings, recognizer: str | None = None):  #
                 "KG_EXTRACT__LINK=false to keep mentions unlinked",
             )
         linker = Linker(path)
-    model = load_recognizer(recognizer_spec(recognizer or cfg.recognizer))
+    spec = recognizer_spec(recognizer or cfg.recognizer)
+    model = load_recognizer(spec)
     if cfg.quantize and hasattr(model, "quantize"):
         model.quantize()
-    return EntityExtractor(model, linker, spread=cfg.propagate)
+    extractor = EntityExtractor(model, linker, spread=cfg.propagate)
+    extractor.identity = stable_hash(
+        extractor.name,
+        cfg.propagate,
+        cfg.quantize,
+        files_digest(Path(spec.partition(":")[2])),
+        # The lexicon's build stamp and counts, not its 250 MB: a rebuild writes a new stamp.
+        linker.meta.get("built") if linker else None,
+        linker.meta.get("counts") if linker else None,
+        length=32,
+    )
+    return extractor
 
 
 def _set_threads(threads: int) -> None:

@@ -164,6 +164,9 @@ class PublicationRecord:
     #: (entity id, mention) for every mention, composite mentions once per entity.
     mentions: tuple[tuple[str, Mention], ...] = ()
     evidence: tuple[Evidence, ...] = ()
+    #: Fingerprint of what went into extraction (text fields and the extractor's identity): a
+    #: document whose input fingerprint is stored already need not be extracted again.
+    input_fingerprint: str | None = None
 
 
 @dataclass(slots=True)

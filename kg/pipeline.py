@@ -175,6 +175,26 @@ def assemble(doc: Document, extractor: str = "annotation") -> tuple[PublicationR
     return record, skips
 
 
+def input_fingerprint(doc: Document, extractor: Extractor) -> str:
+    """What extraction of ``doc`` depends on: its text fields and the extractor's identity.
+
+    ``identity`` (set by the registry: model versions, lexicon build, settings) falls back to
+    the extractor's name.
+    """
+    return stable_hash(
+        ASSEMBLY_VERSION,
+        getattr(extractor, "identity", None) or extractor.name,
+        doc.pmid,
+        doc.version,
+        doc.title,
+        doc.abstract,
+        doc.journal,
+        doc.pub_date,
+        ",".join(doc.mesh_terms),
+        length=32,
+    )
+
+
 def entities_of(record: PublicationRecord) -> dict[str, Entity]:
     """Entities named in a record: the most frequent mention text is the name."""
     texts: dict[str, Counter[str]] = {}
@@ -198,6 +218,8 @@ class RunReport:
     """What one ingest run did; printed at the end and returned to callers."""
 
     read: int = 0
+    #: Documents not extracted again: the sink holds their input fingerprint already.
+    reused: int = 0
     deletions: int = 0
     quarantined: Counter[str] = field(default_factory=Counter)
     skipped: Counter[str] = field(default_factory=Counter)
@@ -265,14 +287,20 @@ def records(
     use_annotations: bool,
     extractor: Extractor | None = None,
     chunk: int = 32,
+    stored_inputs: Callable[[list[str]], dict[str, str]] | None = None,
 ) -> Iterator[PublicationRecord | DeletedCitation]:
     """Documents to publication records; bad ones quarantined and counted, never raised.
 
     Documents reach the extractor in chunks of ``chunk`` (models run faster on batches); the
-    order of documents and deletions is kept.
+    order of documents and deletions is kept. With ``stored_inputs`` (the sink's), a document
+    whose input fingerprint the sink holds already is not extracted again (counted as
+    ``reused``); a PMID seen before in this run (a revision, a deletion) always is, since the
+    stored state may not include what this run has still to write.
     """
     require_extraction(use_annotations, extractor)
     pending: list[Document] = []
+    first: list[bool] = []  # per pending document: its PMID's first appearance in this run
+    seen: set[str] = set()
 
     def reject(error: InputError) -> None:
         report.quarantined[error.reason.split(":")[0][:80]] += 1
@@ -282,14 +310,28 @@ def records(
     def flush() -> Iterator[PublicationRecord]:
         docs = pending[:]
         pending.clear()
+        inputs: list[str | None] = [None] * len(docs)
         if use_annotations:
             annotated: list[Document | InputError] = list(docs)
             tag = "annotation"
         else:
             assert extractor is not None
+            inputs = [input_fingerprint(d, extractor) for d in docs]
+            if stored_inputs is not None and any(first):
+                held = stored_inputs(
+                    sorted({d.pmid for d, f in zip(docs, first, strict=True) if f})
+                )
+                keep = [
+                    not f or held.get(d.pmid) != fp
+                    for d, f, fp in zip(docs, first, inputs, strict=True)
+                ]
+                report.reused += keep.count(False)
+                docs = [d for d, k in zip(docs, keep, strict=True) if k]
+                inputs = [fp for fp, k in zip(inputs, keep, strict=True) if k]
             annotated = extract_all(extractor, [_without_annotations(d) for d in docs])
             tag = extractor.name
-        for doc in annotated:
+        first.clear()
+        for doc, input_fp in zip(annotated, inputs, strict=True):
             if isinstance(doc, InputError):
                 reject(doc)
                 continue
@@ -301,7 +343,7 @@ def records(
             for skip in skips:
                 report.skipped[skip.reason] += 1
                 quarantine.put("relation", skip)
-            yield record
+            yield replace(record, input_fingerprint=input_fp)
 
     for item in items:
         if isinstance(item, InputError):
@@ -309,11 +351,14 @@ def records(
             continue
         if isinstance(item, DeletedCitation):
             yield from flush()
+            seen.add(item.pmid)
             report.deletions += 1
             yield item
             continue
         report.read += 1
         pending.append(item)
+        first.append(item.pmid not in seen)
+        seen.add(item.pmid)
         if len(pending) >= chunk:
             yield from flush()
     yield from flush()
@@ -391,11 +436,14 @@ def ingest(
     extractor: Extractor | None = None,
     progress: Callable[[int], None] | None = None,
     chunk: int = 32,
+    reuse: bool = True,
 ) -> RunReport:
     """Read, assemble, batch and write; one transaction per batch. Returns the run report.
 
     The sink is opened (constraints first) before the first document is read, so a
-    misconfigured target fails before any work is done.
+    misconfigured target fails before any work is done. ``reuse``: documents the sink holds
+    with the same input fingerprint are not extracted again (an interrupted run resumes where
+    it stopped); ``False`` extracts everything.
     """
     require_extraction(use_annotations, extractor)
     report = RunReport(quarantine_file=quarantine_path)
@@ -410,17 +458,23 @@ def ingest(
             use_annotations=use_annotations,
             extractor=extractor,
             chunk=chunk,
+            stored_inputs=getattr(sink, "stored_inputs", None) if reuse else None,
         )
+        done = 0
         for batch in batches(stream, batch_size):
             written.add(sink.write(batch))
             if progress is not None:
-                progress(len(batch))
+                progress(report.read + report.deletions - done)
+                done = report.read + report.deletions
+        if progress is not None and report.read + report.deletions > done:
+            progress(report.read + report.deletions - done)
     finally:
         quarantine.close()
         sink.close()
         report.sink = {
             "publications_written": written.written,
-            "publications_unchanged": written.unchanged,
+            "publications_unchanged": written.unchanged + report.reused,
+            "publications_not_extracted_again": report.reused,
             "publications_deleted": written.deleted,
             "batches": written.batches,
             **dict(sorted(written.counters.items())),

@@ -39,6 +39,10 @@ class WriteReport:
 
 
 class Sink(Protocol):
+    """A target for batches. A sink that can also say which input fingerprints it holds
+    (``stored_inputs(pmids) -> {pmid: fingerprint}``, optional) lets the pipeline skip
+    documents it has extracted before."""
+
     name: str
 
     def open(self) -> None: ...

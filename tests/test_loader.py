@@ -249,3 +249,90 @@ def test_cypher_is_read_only(settings, graph, tmp_path) -> None:
     with pytest.raises(KGError, match="query refused"):
         read_query(settings, "CREATE (:Entity {id: 'x'})")
     assert counts(graph)["publications"] == 4
+
+
+class Replay:
+    """An extractor that gives back the demo file's annotations and counts what it was asked."""
+
+    name = "replay@1"
+
+    def __init__(self, docs, identity: str = "replay-a") -> None:
+        self.by_pmid = {d.pmid: d for d in docs}
+        self.identity = identity
+        self.asked: list[str] = []
+
+    def __call__(self, doc):
+        self.asked.append(doc.pmid)
+        known = self.by_pmid[doc.pmid]
+        return replace(doc, mentions=known.mentions, relations=known.relations)
+
+
+def extract_load(settings, items, tmp_path, extractor, **kw):
+    return ingest(
+        items,
+        Neo4jSink(settings),
+        quarantine_path=tmp_path / "q.jsonl",
+        batch_size=2,
+        use_annotations=False,
+        extractor=extractor,
+        chunk=2,
+        **kw,
+    )
+
+
+def test_documents_held_with_same_input_are_not_extracted_again(settings, graph, tmp_path):
+    docs = demo_docs()
+    first = Replay(docs)
+    extract_load(settings, docs, tmp_path, first)
+    assert sorted(first.asked) == sorted(d.pmid for d in docs)
+    before = (counts(graph), edges(graph))
+
+    again = Replay(docs)
+    report = extract_load(settings, docs, tmp_path, again)
+    assert again.asked == []
+    assert report.reused == len(docs)
+    assert report.sink["publications_unchanged"] == len(docs)
+    assert (counts(graph), edges(graph)) == before
+
+    # A changed abstract is extracted again, and only it.
+    edited = [replace(docs[0], abstract=docs[0].abstract + " More.")] + docs[1:]
+    third = Replay(edited)
+    report = extract_load(settings, edited, tmp_path, third)
+    assert third.asked == [docs[0].pmid]
+    assert report.sink["publications_written"] == 1
+
+    # reuse=False runs the models on everything; nothing changes in the graph.
+    forced = Replay(edited)
+    report = extract_load(settings, edited, tmp_path, forced, reuse=False)
+    assert sorted(forced.asked) == sorted(d.pmid for d in docs)
+    assert report.reused == 0 and report.sink["publications_written"] == 0
+
+
+def test_other_models_extract_again_and_same_output_only_renews_the_note(
+    settings, graph, tmp_path
+) -> None:
+    docs = demo_docs()
+    extract_load(settings, docs, tmp_path, Replay(docs, "replay-a"))
+    before = (counts(graph), edges(graph))
+    other = Replay(docs, "replay-b")
+    report = extract_load(settings, docs, tmp_path, other)
+    assert len(other.asked) == len(docs)
+    assert report.sink["publications_written"] == 0
+    assert (counts(graph), edges(graph)) == before
+    # The stored input fingerprints are now model b's: a third run extracts nothing.
+    third = Replay(docs, "replay-b")
+    extract_load(settings, docs, tmp_path, third)
+    assert third.asked == []
+
+
+def test_a_pmid_deleted_then_readded_in_one_run_is_extracted(settings, graph, tmp_path) -> None:
+    docs = demo_docs()
+    extract_load(settings, docs, tmp_path, Replay(docs))
+    again = Replay(docs)
+    report = extract_load(settings, [DeletedCitation(docs[0].pmid), docs[0]], tmp_path, again)
+    assert again.asked == [docs[0].pmid]
+    assert report.reused == 0
+    found = graph.execute_query(
+        "MATCH (p:Publication {pmid: $pmid}) RETURN p.pmid", pmid=docs[0].pmid
+    ).records
+    assert len(found) == 1

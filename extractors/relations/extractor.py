@@ -20,6 +20,9 @@ from kg.pipeline import Extractor
 class RelationExtractor:
     """``entities`` (None: keep the document's mentions) followed by ``relations``."""
 
+    #: What the output depends on (models, lexicon, settings), set by the registry.
+    identity: str = ""
+
     def __init__(self, entities: Extractor | None, relations: RelationBackend) -> None:
         self.entities = entities
         self.relations = relations

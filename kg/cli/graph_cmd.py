@@ -31,6 +31,7 @@ def ingest_paths(
     show_progress: bool = False,
     recognizer: str | None = None,
     relations: str | None = None,
+    reuse: bool = True,
 ) -> RunReport:
     """Read every path, build the records and write them: the function behind ``kg ingest``.
 
@@ -67,6 +68,7 @@ def ingest_paths(
             extractor=extractor,
             progress=bar.update if bar is not None else None,
             chunk=settings.extract.batch_size,
+            reuse=reuse,
         )
     finally:
         if bar is not None:
@@ -115,6 +117,13 @@ def print_report(report: RunReport) -> None:
     help="Relation model for this run: default, none, or NAME:PATH (re, hf); overrides "
     "[extract] relations.",
 )
+@click.option(
+    "--reextract",
+    is_flag=True,
+    help="Run the models on every document, even those the graph holds already from the same "
+    "text and the same models (by default they are not extracted again, so an interrupted run "
+    "resumes where it stopped).",
+)
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.pass_context
 def ingest_cmd(
@@ -126,6 +135,7 @@ def ingest_cmd(
     quarantine: Path | None,
     recognizer: str | None,
     relations: str | None,
+    reextract: bool,
     no_progress: bool,
 ) -> None:
     """Load documents (files or folders) into the graph.
@@ -143,6 +153,7 @@ def ingest_cmd(
         show_progress=not no_progress,
         recognizer=recognizer,
         relations=relations,
+        reuse=not reextract,
     )
     print_report(report)
     if not report.clean:

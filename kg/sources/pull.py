@@ -79,6 +79,8 @@ class PullReport:
     added: int = 0
     updated: int = 0
     unchanged: int = 0
+    #: Of ``unchanged``, the records not extracted again (same text, same models).
+    reused: int = 0
     deleted: int = 0
     deletions_requested: int = 0
     failed: int = 0
@@ -94,13 +96,14 @@ class PullReport:
         self.read += run.read
         self.deletions_requested += run.deletions
         self.failed += sum(run.quarantined.values())
+        self.reused += run.reused
         self.relations_skipped += sum(run.skipped.values())
 
     def settle(self, written: WriteReport, seconds: float) -> None:
         """Fill in the sink's totals and the duration."""
         self.added = written.added
         self.updated = written.written - written.added
-        self.unchanged = written.unchanged
+        self.unchanged = written.unchanged + self.reused
         self.deleted = written.deleted
         self.relations_changed = written.relations_touched
         self.counters = dict(sorted(written.counters.items()))
@@ -132,6 +135,10 @@ class _HeldSink:
         report = self.inner.write(batch)
         self.total.add(report)
         return report
+
+    def stored_inputs(self, pmids: list[str]) -> dict[str, str]:
+        known = getattr(self.inner, "stored_inputs", None)
+        return known(pmids) if known is not None else {}
 
     def close(self) -> None:
         """Left open between units; :meth:`release` closes it."""
@@ -167,6 +174,12 @@ class RollbackSink:
                 return _write_batch(tx, batch)
             finally:
                 tx.rollback()
+
+    def stored_inputs(self, pmids: list[str]) -> dict[str, str]:
+        from loaders.neo4j.sink import _stored_inputs
+
+        assert self._driver is not None, "open() first"
+        return _stored_inputs(self._driver, self.settings.neo4j.database, pmids)
 
     def close(self) -> None:
         if self._driver is not None:

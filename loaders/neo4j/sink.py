@@ -3,7 +3,7 @@
 Graph shape (docs/decisions/0002-graph-model.md):
 
 * ``(:Publication {pmid, title, abstract, journal, pub_date, year, mesh_terms, version,
-  fingerprint})``
+  fingerprint, input_fingerprint})``
 * ``(:Entity:<Type> {id, name, type, category, synonyms, provisional})``
 * ``(:Publication)-[:MENTIONS {count, starts, ends, sentences, texts, sources}]->(:Entity)``
   (``sentences``: the index of each mention's sentence, so that co-occurrence in a sentence is
@@ -66,7 +66,14 @@ _COUNTERS = (
 _EXISTING = """
 UNWIND $pmids AS pmid
 MATCH (p:Publication {pmid: pmid})
-RETURN p.pmid AS pmid, p.fingerprint AS fingerprint, p.version AS version
+RETURN p.pmid AS pmid, p.fingerprint AS fingerprint, p.version AS version,
+       p.input_fingerprint AS input_fingerprint
+"""
+
+_SET_INPUT = """
+UNWIND $rows AS row
+MATCH (p:Publication {pmid: row.pmid})
+SET p.input_fingerprint = row.input_fingerprint
 """
 
 _OLD_RELATIONS = """
@@ -195,6 +202,7 @@ def _publication_props(record: PublicationRecord) -> dict[str, Any]:
         "version": doc.version,
         "source": doc.source,
         "fingerprint": record.fingerprint,
+        "input_fingerprint": record.input_fingerprint,
     }
 
 
@@ -278,6 +286,12 @@ class Neo4jSink:
             "creating constraints", lambda: ensure_schema(self.driver, self.database)
         )
 
+    def stored_inputs(self, pmids: list[str]) -> dict[str, str]:
+        """The input fingerprints stored for these PMIDs (those that have one)."""
+        return self._run_with_retries(
+            "reading stored fingerprints", lambda: _stored_inputs(self.driver, self.database, pmids)
+        )
+
     def close(self) -> None:
         if self._own_driver and self._driver is not None:
             self._driver.close()
@@ -328,6 +342,12 @@ class Neo4jSink:
         raise AssertionError("unreachable")
 
 
+def _stored_inputs(driver: Driver, database: str, pmids: list[str]) -> dict[str, str]:
+    with driver.session(database=database) as session:
+        rows = session.run(_EXISTING, pmids=pmids)
+        return {r["pmid"]: r["input_fingerprint"] for r in rows if r["input_fingerprint"]}
+
+
 def _write_batch(tx: Transaction, batch: GraphBatch) -> WriteReport:
     """The whole batch in one transaction. Safe to retry: it reads the state it depends on."""
     counters: Counter[str] = Counter()
@@ -341,17 +361,25 @@ def _write_batch(tx: Transaction, batch: GraphBatch) -> WriteReport:
         return records
 
     stored = {
-        r["pmid"]: (r["fingerprint"], r["version"])
+        r["pmid"]: (r["fingerprint"], r["version"], r["input_fingerprint"])
         for r in run(_EXISTING, pmids=[p.document.pmid for p in batch.publications])
     }
     changed: list[PublicationRecord] = []
     unchanged = 0
+    refreshed: list[dict[str, Any]] = []
     for record in batch.publications:
-        fingerprint, version = stored.get(record.document.pmid, (None, None))
+        fingerprint, version, input_fp = stored.get(record.document.pmid, (None, None, None))
         if fingerprint == record.fingerprint or (version or 0) > record.document.version:
             unchanged += 1
+            if fingerprint == record.fingerprint and input_fp != record.input_fingerprint:
+                # Same output from other inputs (another extractor identity, say): only the
+                # note of what produced it changes.
+                pmid = record.document.pmid
+                refreshed.append({"pmid": pmid, "input_fingerprint": record.input_fingerprint})
         else:
             changed.append(record)
+    if refreshed:
+        run(_SET_INPUT, rows=refreshed)
     deleted = [d.pmid for d in batch.deletions]
     replaced = [r.document.pmid for r in changed if r.document.pmid in stored] + deleted
 
