@@ -1,18 +1,26 @@
 """Full extraction pipeline benchmark (not a test): entities + normalization + relations.
 
-Runs the configured extractor over the first ``--limit`` abstracts of the PubMed baseline files
-in chunks, as ``kg ingest`` does, and reports abstracts/s, peak RSS and model load time. In the
-same run, as references: the entity stage alone on the same abstracts (so the relation stage's
-cost reads as a ratio), and reading the abstracts.
+Runs the configured extractor over ``--limit`` abstracts of the PubMed baseline files, spread
+evenly over all of them (the files differ: 1970s abstracts are shorter than 2021 ones), in
+chunks, as ``kg ingest`` does, and reports abstracts/s, peak RSS and model load time. In the same
+run, as references: the entity stage alone on the same abstracts (so the relation stage's cost
+reads as a ratio), and reading the abstracts.
 
-    .venv/bin/python bench/pipeline_bench.py --limit 2000
+    .venv/bin/python bench/pipeline_bench.py --limit 1000
+    .venv/bin/python bench/pipeline_bench.py --limit 1000 --compare float32,bfloat16
+
+``--compare`` runs each number format (``[extract] precision``) in its own process, one after
+the other on the same abstracts, so each has its own peak RSS, and reports the speed ratios
+against the first.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
+import subprocess
 import sys
 import time
 from collections import Counter
@@ -30,12 +38,21 @@ def main() -> None:
     parser.add_argument("--input", type=Path, default=SHARED / "pubmed" / "baseline")
     parser.add_argument("--limit", type=int, default=2000)
     parser.add_argument("--relations", default=None, help="default, or NAME:PATH")
+    parser.add_argument("--first", action="store_true", help="The first abstracts, not spread.")
+    parser.add_argument("--compare", help="Number formats to run one after another, e.g. "
+                        "float32,bfloat16 (each in its own process).")  # fmt: skip
     default_out = Path(__file__).parent / "results" / "pipeline_bench.json"
     parser.add_argument("--out", type=Path, default=default_out)
     args = parser.parse_args()
+    if args.compare:
+        compare(args)
+        return
 
     settings = load_settings()
-    docs, read_s = read_docs(args.input, args.limit)
+    docs, read_s = read_docs(args.input, 10**9 if not args.first else args.limit)
+    if not args.first and len(docs) > args.limit:
+        step = len(docs) / args.limit
+        docs = [docs[int(k * step)] for k in range(args.limit)]
     chunk = settings.extract.batch_size
     t0 = time.perf_counter()
     extractor = load_extractor(settings, None, args.relations)
@@ -55,6 +72,8 @@ def main() -> None:
     by_type = Counter(r.type.value for d in annotated for r in d.relations)
     result = {
         "documents": len(docs),
+        "sample": "first" if args.first else "spread over all baseline abstracts",
+        "precision": settings.extract.precision,
         "chars_per_doc": round(sum(len(d.text) for d in docs) / max(len(docs), 1)),
         "extractor": extractor.name,
         "model_load_s": round(load_s, 2),
@@ -71,6 +90,29 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(result, indent=2))
+
+
+def compare(args: argparse.Namespace) -> None:
+    """Each precision in a fresh process on the same abstracts; ratios against the first."""
+    runs = []
+    for precision in args.compare.split(","):
+        out = args.out.with_name(f"pipeline_bench_{precision}.json")
+        command = [sys.executable, __file__, "--limit", str(args.limit), "--out", str(out)]
+        command += ["--input", str(args.input)] + (["--first"] if args.first else [])
+        if args.relations:
+            command += ["--relations", args.relations]
+        env = {**os.environ, "KG_EXTRACT__PRECISION": precision}
+        subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
+        runs.append(json.loads(out.read_text(encoding="utf-8")))
+        out.unlink()
+    base = runs[0]
+    for run in runs:
+        for stage in ("pipeline", "entities"):
+            speed = f"{stage}_docs_per_s"
+            run[f"{stage}_vs_first"] = round(run[speed] / base[speed], 3)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(runs, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(runs, indent=2))
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from extractors.precision import resolve
 from kg.config import Settings
 from kg.errors import ModelNotInstalledError
 from kg.model import stable_hash
@@ -56,8 +57,8 @@ def load_extractor(  # noqa: ANN201
     found = load_entity_extractor(settings, recognizer) if entities else None
     spec = relations or cfg.relations
     backend = load_relation_backend(spec, cfg.relation_threshold)
-    if backend is not None and cfg.quantize and hasattr(backend, "quantize"):
-        backend.quantize()
+    if backend is not None and hasattr(backend, "set_precision"):
+        backend.set_precision(resolve(cfg.precision))
     if backend is None:
         if found is None:
             raise ModelNotInstalledError(
@@ -73,7 +74,7 @@ def load_extractor(  # noqa: ANN201
         getattr(found, "identity", "gold-entities"),
         extractor.source,
         cfg.relation_threshold,
-        cfg.quantize,
+        resolve(cfg.precision),
         files_digest(Path(relation_files)),
         length=32,
     )
@@ -114,13 +115,13 @@ def load_entity_extractor(settings: Settings, recognizer: str | None = None):  #
         linker = Linker(path)
     spec = recognizer_spec(recognizer or cfg.recognizer)
     model = load_recognizer(spec)
-    if cfg.quantize and hasattr(model, "quantize"):
-        model.quantize()
+    if hasattr(model, "set_precision"):
+        model.set_precision(resolve(cfg.precision))
     extractor = EntityExtractor(model, linker, spread=cfg.propagate)
     extractor.identity = stable_hash(
         extractor.name,
         cfg.propagate,
-        cfg.quantize,
+        resolve(cfg.precision),
         files_digest(Path(spec.partition(":")[2])),
         # The lexicon's build stamp and counts, not its 250 MB: a rebuild writes a new stamp.
         linker.meta.get("built") if linker else None,

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from extractors.abbreviations import find_abbreviations
 from extractors.entities import EntityExtractor, propagate
 from extractors.evaluation import score_concepts, score_mentions
+from extractors.precision import SUFFIX
 from extractors.ner.base import Span, load_recognizer, resolve_overlaps
 from extractors.ner.tagger import B, I, O, decode, label_window, windows
 from kg.errors import ConfigError, InputError
@@ -140,6 +141,30 @@ def test_a_trained_tiny_tagger_finds_its_training_mentions(tiny_tagger: Path) ->
     found = {(text[s.start : s.end], s.type) for s in spans}
     assert ("hypothyroidism", D) in found
     assert ("lithium", C) in found or ("Lithium", C) in found
+
+
+@pytest.mark.parametrize("precision", ["bfloat16", "int8"])
+def test_each_precision_finds_what_float32_finds_and_says_so(tiny_tagger: Path, precision) -> None:
+    text = " ".join(TEXTS[1][:2])
+    reference = load_recognizer(f"tagger:{tiny_tagger}")
+    other = load_recognizer(f"tagger:{tiny_tagger}")
+    other.set_precision(precision)
+    assert other.version == reference.version + SUFFIX[precision]
+    (want,) = reference.predict([text])
+    (got,) = other.predict([text])
+    assert {(s.start, s.end, s.type) for s in got} == {(s.start, s.end, s.type) for s in want}
+
+
+def test_precision_auto_is_bfloat16_only_on_native_hardware(monkeypatch) -> None:
+    from extractors import precision
+
+    monkeypatch.setattr(precision, "native_bfloat16", lambda: True)
+    assert precision.resolve("auto") == "bfloat16"
+    monkeypatch.setattr(precision, "native_bfloat16", lambda: False)
+    assert precision.resolve("auto") == "float32"
+    assert precision.resolve("int8") == "int8"
+    with pytest.raises(ConfigError, match="precision"):
+        precision.resolve("float8")
 
 
 def test_extraction_output_round_trips_through_pubtator(tiny_tagger: Path, tmp_path: Path) -> None:

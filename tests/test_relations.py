@@ -283,6 +283,18 @@ def test_a_trained_tiny_model_finds_its_training_relations(tiny_re: Path, corpor
     assert not any(strict.predict(docs))
 
 
+def test_bfloat16_scores_stay_close_to_float32(tiny_re: Path, corpora: Path) -> None:
+    from extractors.relations.base import load_relation_backend
+
+    docs = gold_docs(corpora)
+    reference = load_relation_backend(f"re:{tiny_re}")
+    fast = load_relation_backend(f"re:{tiny_re}")
+    fast.set_precision("bfloat16")
+    assert fast.version == reference.version + "-bf16"
+    for (_, want), (_, got) in zip(reference.scores(docs), fast.scores(docs), strict=True):
+        assert abs(want - got).max() < 0.05
+
+
 def test_kg_tune_re_writes_per_type_thresholds(tiny_re: Path, corpora: Path, tmp_path) -> None:
     import shutil
 

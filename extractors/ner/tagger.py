@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from extractors.artifacts import ArtifactKind
 from extractors.ner.base import Span, resolve_overlaps
+from extractors.precision import running
 from kg.schema import EntityType
 from kg.text import sentence_spans
 
@@ -164,26 +165,21 @@ class Tagger:
         self.batch_size = batch_size
         self.name = info.get("name", "kg-ner")
         self.version = str(info.get("version", "0"))
+        self.precision = "float32"
 
-    def quantize(self) -> None:
-        """Int8 weights for the linear layers (dynamic quantization): faster on CPU.
+    def set_precision(self, precision: str) -> None:
+        """Run as ``float32``, ``bfloat16`` or ``int8`` (see extractors/precision.py).
 
-        The dev scores of both forms are in the model card (docs/models/ner.md).
+        The dev scores of each form are in the model card (docs/models/ner.md).
         """
-        import warnings
+        from extractors.precision import SUFFIX, quantized
 
-        import torch
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            self.model = torch.ao.quantization.quantize_dynamic(
-                self.model, {torch.nn.Linear}, dtype=torch.qint8
-            )
-        self.version += "-int8"
+        if precision == "int8":
+            self.model = quantized(self.model)
+        self.precision = precision
+        self.version = self.version.split("-")[0] + SUFFIX[precision]
 
     def predict(self, texts: Sequence[str]) -> list[list[Span]]:
-        import torch
-
         wins = [
             w
             for k, text in enumerate(texts)
@@ -193,7 +189,7 @@ class Tagger:
         order = sorted(range(len(wins)), key=lambda k: -len(wins[k].ids))
         out: list[list[Span]] = [[] for _ in texts]
         self.model.eval()
-        with torch.inference_mode():
+        with running(self.precision):
             for a in range(0, len(order), self.batch_size):
                 batch = [wins[k] for k in order[a : a + self.batch_size]]
                 ids, mask = pad_batch(batch, self.tokenizer)

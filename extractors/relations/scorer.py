@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from extractors.artifacts import ArtifactKind
+from extractors.precision import running
 from extractors.relations.candidates import (
     TYPE_PAIR_INDEX,
     TYPE_PAIRS,
@@ -219,6 +220,7 @@ class RelationModel:
         self.batch_size = int(info.get("batch_size", 4))
         self.name = info.get("name", "kg-re")
         self.version = str(info.get("version", "0"))
+        self.precision = "float32"
         model.special = (tokenizer.cls_token_id, tokenizer.sep_token_id)
 
     @property
@@ -234,20 +236,16 @@ class RelationModel:
     def thresholds(self) -> list[float]:
         return [self.type_thresholds.get(t, self._threshold) for t in self.types]
 
-    def quantize(self) -> None:
-        """Int8 weights for the linear layers (dynamic quantization): faster on CPU."""
-        import warnings
+    def set_precision(self, precision: str) -> None:
+        """Run as ``float32``, ``bfloat16`` or ``int8`` (see extractors/precision.py)."""
+        from extractors.precision import SUFFIX, quantized
 
-        import torch
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        if precision == "int8":
             special = self.model.special
-            self.model = torch.ao.quantization.quantize_dynamic(
-                self.model, {torch.nn.Linear}, dtype=torch.qint8
-            )
+            self.model = quantized(self.model)
             self.model.special = special
-        self.version += "-int8"
+        self.precision = precision
+        self.version = self.version.split("-")[0] + SUFFIX[precision]
 
     def scores(self, docs: Sequence[Document]) -> list[tuple[Encoded, Any]]:
         """(encoded document, sigmoid scores (pairs, types + 1) as numpy) for each document."""
@@ -258,7 +256,7 @@ class RelationModel:
         order = sorted(range(len(docs)), key=lambda k: -sum(map(len, encoded[k].segments)))
         todo = [k for k in order if encoded[k].pairs]
         self.model.eval()
-        with torch.inference_mode():
+        with running(self.precision):
             for a in range(0, len(todo), self.batch_size):
                 chunk = todo[a : a + self.batch_size]
                 logits = self.model([encoded[k] for k in chunk])
