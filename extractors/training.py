@@ -13,6 +13,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TypeVar
 
+from kg.errors import ConfigError
+
 T = TypeVar("T")
 
 
@@ -80,3 +82,18 @@ def progress_bar(enabled: bool, total: int, desc: str) -> Any:
     from tqdm import tqdm
 
     return tqdm(total=total, unit="step", desc=desc, dynamic_ncols=True)
+
+
+def forward_precision(precision: str) -> Any:
+    """The context a training forward pass runs in: bfloat16 autocast, or nothing."""
+    import contextlib
+
+    import torch
+
+    if precision == "bfloat16":
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    if precision != "float32":
+        raise ConfigError(
+            f"unknown training precision {precision!r}", hint="use float32 or bfloat16"
+        )
+    return contextlib.nullcontext()

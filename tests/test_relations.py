@@ -622,3 +622,25 @@ def test_kg_train_re_and_ner_from_the_command_line(encoder_dir: Path, corpora: P
     )  # fmt: skip
     assert res.exit_code == 0, res.output
     assert (tmp_path / "ner" / "tagger.json").is_file()
+
+
+def test_kg_train_re_continues_a_model_with_type_loss_in_bfloat16(
+    tiny_re: Path, encoder_dir: Path, corpora: Path, tmp_path
+) -> None:
+    from kg.cli.app import main
+
+    out = tmp_path / "re2"
+    res = CliRunner().invoke(
+        main,
+        ["train", "re", "--corpora", str(corpora), "--out", str(out), "--max-len", "64",
+         "--base", str(encoder_dir), "--init", str(tiny_re), "--type-loss", "1",
+         "--precision", "bfloat16", "--epochs", "1", "--lr", "1e-4", "--threads", "1",
+         "--no-progress"],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    record = json.loads((out / "relations.json").read_text())
+    training = record["training"]
+    assert training["type_loss"] == 1.0 and training["precision"] == "bfloat16"
+    assert training["init_training"]["epochs"] == 40  # the tiny model's own record
+    # Started from a trained model, one epoch keeps what it found.
+    assert training["epochs_dev"][0]["gold_entity_f1"]["biored"]["pair"] > 50

@@ -30,6 +30,7 @@ from extractors.ner.tagger import (
 )
 from extractors.training import (
     batches_by_length,
+    forward_precision,
     optimizer,
     progress_bar,
     seeded,
@@ -63,6 +64,8 @@ class TrainConfig:
     max_docs: int | None = None
     #: Start from the weights of this tagger artifact (continued training) instead of the base.
     init: Path | None = None
+    #: Forward passes in float32 or under bfloat16 autocast (faster where the CPU has it).
+    precision: str = "float32"
     version: str = "1"
     name: str = "kg-ner"
     extra: dict[str, Any] = field(default_factory=dict)
@@ -165,8 +168,9 @@ def train(
             labels = torch.full((len(batch), ids.shape[1], len(TYPES)), IGNORE, dtype=torch.long)
             for r, w in enumerate(batch):
                 labels[r, 1 : 1 + len(w.ids)] = torch.tensor(w.labels)
-            logits = model(ids, mask)
-            loss = loss_fn(logits.reshape(-1, 3), labels.reshape(-1))
+            with forward_precision(config.precision):
+                logits = model(ids, mask)
+            loss = loss_fn(logits.float().reshape(-1, 3), labels.reshape(-1))
             step(model, loss, optim, sched)
             running = 0.98 * running + 0.02 * loss.item() if n > 1 else loss.item()
             if bar is not None:

@@ -31,6 +31,7 @@ from extractors.relations.scorer import (
 )
 from extractors.training import (
     batches_by_length,
+    forward_precision,
     optimizer,
     progress_bar,
     seeded,
@@ -118,6 +119,13 @@ class TrainConfig:
     dev: tuple[str, ...] = tuple(c.name for c in DEV_CORPORA)
     #: Start the encoder from a tagger artifact's fine-tuned layers (the shipped NER model).
     init_tagger: Path | None = None
+    #: Continue from a relation model's weights (a folder of kg train re); beats init_tagger.
+    init: Path | None = None
+    #: Weight of a cross-entropy over the types of each related pair, next to the per-type
+    #: sigmoids: it trains the choice between types (Positive vs Negative_Correlation) directly.
+    type_loss: float = 0.0
+    #: Forward passes in float32 or under bfloat16 autocast (faster where the CPU has it).
+    precision: str = "float32"
     epochs: int = 4
     batch_size: int = 4
     lr: float = 5e-5
@@ -339,6 +347,10 @@ def train(
     encoder.embeddings.word_embeddings.weight.requires_grad_(False)
     model = build_model(encoder, len(TYPES))
     model.special = (tokenizer.cls_token_id, tokenizer.sep_token_id)
+    init_record = None
+    if config.init is not None:
+        RELATIONS.load_weights(model, config.init, config.base)
+        init_record = RELATIONS.read_config(config.init).get("training")
     dev = [
         (corpus_by_name(n, dev=True), read_docs(config, corpus_by_name(n, dev=True)))
         for n in config.dev
@@ -369,6 +381,7 @@ def train(
     total = steps_per_epoch * config.epochs
     optim, sched = optimizer(model, HEAD_PREFIXES, config.lr, config.head_lr, config.warmup, total)
     bce = torch.nn.BCEWithLogitsLoss(reduction="sum")
+    ce = torch.nn.CrossEntropyLoss(reduction="sum")
     record: dict[str, Any] = {
         "name": config.name,
         "version": config.version,
@@ -380,6 +393,7 @@ def train(
             **settings_record(config),
             "data": counts,
             "epochs_dev": [],
+            "init_training": init_record,
         },
     }
     best = -1.0
@@ -389,17 +403,26 @@ def train(
         running = 0.0
         groups = batches_by_length(data, config.batch_size, rng, _length)
         for n_step, batch in enumerate(groups, 1):
-            logits = model([e.encoded for e in batch])
+            with forward_precision(config.precision):
+                logits = model([e.encoded for e in batch])
             loss = torch.zeros(())
-            n = 0
+            typed = torch.zeros(())
+            n = n_typed = 0
             for e, lg in zip(batch, logits, strict=True):
+                lg = lg.float()
                 y, m = _targets(e.labels)
                 loss = loss + bce(lg[:, : len(TYPES)][m], y[m])
                 n += int(m.sum())
                 yn, mn = _targets([[v] for v in e.novelty])
                 if mn.any():
                     loss = loss + bce(lg[:, len(TYPES) :][mn], yn[mn])
-            loss = loss / max(n, 1)
+                if config.type_loss:
+                    related = (y == 1.0).sum(1) == 1  # one known type (not two at once)
+                    if related.any():
+                        target = y[related].argmax(1)
+                        typed = typed + ce(lg[related][:, : len(TYPES)], target)
+                        n_typed += int(related.sum())
+            loss = loss / max(n, 1) + config.type_loss * typed / max(n_typed, 1)
             step(model, loss, optim, sched)
             running = 0.95 * running + 0.05 * loss.item() if n_step > 1 else loss.item()
             if bar is not None:

@@ -69,6 +69,14 @@ def _training_options(
         ),
         click.option("--seed", default=13, show_default=True, type=int),
         click.option("--threads", type=click.IntRange(min=1), help="CPU threads for torch."),
+        click.option(
+            "--precision",
+            type=click.Choice(["float32", "bfloat16"]),
+            default="float32",
+            show_default=True,
+            help="Forward passes in float32, or under bfloat16 autocast (~1.5x faster on CPUs "
+            "with native bfloat16; weights and updates stay float32).",
+        ),
         click.option("--no-progress", is_flag=True, help="No progress bar."),
     ]
 
@@ -137,7 +145,22 @@ def train_ner_cmd(init: Path | None, **options: Any) -> None:
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="Start the encoder from this tagger's fine-tuned layers (e.g. extractors/ner/model).",
 )
-def train_re_cmd(init_tagger: Path | None, **options: Any) -> None:
+@click.option(
+    "--init",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Continue from this relation model's weights (a folder written by kg train re).",
+)
+@click.option(
+    "--type-loss",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(min=0.0),
+    help="Weight of a cross-entropy over the types of each related pair (trains the choice "
+    "between Positive and Negative_Correlation directly); 0 is off.",
+)
+def train_re_cmd(
+    init_tagger: Path | None, init: Path | None, type_loss: float, **options: Any
+) -> None:
     """Fine-tune the document-level relation model on gold entities; keep the best epoch and
     the decision threshold that scores best on the dev splits.
 
@@ -148,7 +171,7 @@ def train_re_cmd(init_tagger: Path | None, **options: Any) -> None:
     from extractors.relations import train
 
     out = options["out"]
-    record = _run(train, options, init_tagger=init_tagger)
+    record = _run(train, options, init_tagger=init_tagger, init=init, type_loss=type_loss)
     click.echo(
         f"best epoch {record['training'].get('best_epoch')}, threshold {record['threshold']}; "
         f"model in {out}"
