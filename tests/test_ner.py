@@ -13,9 +13,9 @@ from click.testing import CliRunner
 from extractors.abbreviations import find_abbreviations
 from extractors.entities import EntityExtractor, propagate
 from extractors.evaluation import score_concepts, score_mentions
-from extractors.precision import SUFFIX
 from extractors.ner.base import Span, load_recognizer, resolve_overlaps
 from extractors.ner.tagger import B, I, O, decode, label_window, windows
+from extractors.precision import SUFFIX
 from kg.errors import ConfigError, InputError
 from kg.model import DeletedCitation, Document
 from kg.pipeline import Quarantine, RunReport, records
