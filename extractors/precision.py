@@ -61,14 +61,19 @@ def quantized(model: Any) -> Any:
         return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
 
 
+def autocast(precision: str) -> Any:
+    """bfloat16 autocast for ``bfloat16``; nothing for the other forms (inference or training)."""
+    import torch
+
+    if precision == "bfloat16":
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
 @contextlib.contextmanager
 def running(precision: str) -> Iterator[None]:
     """Inference mode, under bfloat16 autocast when ``precision`` says so."""
     import torch
 
-    with torch.inference_mode():
-        if precision == "bfloat16":
-            with torch.autocast("cpu", dtype=torch.bfloat16):
-                yield
-        else:
-            yield
+    with torch.inference_mode(), autocast(precision):
+        yield

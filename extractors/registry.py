@@ -56,9 +56,10 @@ def load_extractor(  # noqa: ANN201
     _set_threads(cfg.threads)
     found = load_entity_extractor(settings, recognizer) if entities else None
     spec = relations or cfg.relations
+    precision = resolve(cfg.precision)
     backend = load_relation_backend(spec, cfg.relation_threshold)
     if backend is not None and hasattr(backend, "set_precision"):
-        backend.set_precision(resolve(cfg.precision))
+        backend.set_precision(precision)
     if backend is None:
         if found is None:
             raise ModelNotInstalledError(
@@ -74,7 +75,7 @@ def load_extractor(  # noqa: ANN201
         getattr(found, "identity", "gold-entities"),
         extractor.source,
         cfg.relation_threshold,
-        resolve(cfg.precision),
+        precision,
         files_digest(Path(relation_files)),
         length=32,
     )
@@ -85,13 +86,15 @@ def files_digest(path: Path) -> str:
     """SHA-1 over a model's files (a folder's, in name order): retrained weights in the same
     place, or a rebuilt lexicon, change what a model produces although its name does not."""
     digest = hashlib.sha1()
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.is_file())
+    else:
+        files = [path] if path.is_file() else []
     for file in files:
-        if file.is_file():
-            digest.update(file.name.encode())
-            with file.open("rb") as fh:
-                while chunk := fh.read(1 << 20):
-                    digest.update(chunk)
+        digest.update(file.name.encode())
+        with file.open("rb") as fh:
+            while chunk := fh.read(1 << 20):
+                digest.update(chunk)
     return digest.hexdigest()
 
 
@@ -114,14 +117,15 @@ def load_entity_extractor(settings: Settings, recognizer: str | None = None):  #
             )
         linker = Linker(path)
     spec = recognizer_spec(recognizer or cfg.recognizer)
+    precision = resolve(cfg.precision)
     model = load_recognizer(spec)
     if hasattr(model, "set_precision"):
-        model.set_precision(resolve(cfg.precision))
+        model.set_precision(precision)
     extractor = EntityExtractor(model, linker, spread=cfg.propagate)
     extractor.identity = stable_hash(
         extractor.name,
         cfg.propagate,
-        resolve(cfg.precision),
+        precision,
         files_digest(Path(spec.partition(":")[2])),
         # The lexicon's build stamp and counts, not its 250 MB: a rebuild writes a new stamp.
         linker.meta.get("built") if linker else None,

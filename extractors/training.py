@@ -86,14 +86,10 @@ def progress_bar(enabled: bool, total: int, desc: str) -> Any:
 
 def forward_precision(precision: str) -> Any:
     """The context a training forward pass runs in: bfloat16 autocast, or nothing."""
-    import contextlib
+    from extractors.precision import autocast
 
-    import torch
-
-    if precision == "bfloat16":
-        return torch.autocast("cpu", dtype=torch.bfloat16)
-    if precision != "float32":
+    if precision not in ("float32", "bfloat16"):
         raise ConfigError(
             f"unknown training precision {precision!r}", hint="use float32 or bfloat16"
         )
-    return contextlib.nullcontext()
+    return autocast(precision)

@@ -161,12 +161,7 @@ def assemble(doc: Document, extractor: str = "annotation") -> tuple[PublicationR
             )
     fingerprint = stable_hash(
         ASSEMBLY_VERSION,
-        doc.title,
-        doc.abstract,
-        doc.journal,
-        doc.pub_date,
-        doc.version,
-        ",".join(doc.mesh_terms),
+        *_text_fields(doc),
         *(f"{eid}@{m.start}-{m.end}:{m.type.value}:{m.source}" for eid, m in mentions),
         *(f"{e.key}:{e.relation_type.value}:{e.novel}:{e.score}" for e in evidence),
         length=32,
@@ -185,14 +180,15 @@ def input_fingerprint(doc: Document, extractor: Extractor) -> str:
         ASSEMBLY_VERSION,
         getattr(extractor, "identity", None) or extractor.name,
         doc.pmid,
-        doc.version,
-        doc.title,
-        doc.abstract,
-        doc.journal,
-        doc.pub_date,
-        ",".join(doc.mesh_terms),
+        *_text_fields(doc),
         length=32,
     )
+
+
+def _text_fields(doc: Document) -> tuple[object, ...]:
+    """What a document brings besides annotations, as both fingerprints hash it."""
+    mesh = ",".join(doc.mesh_terms)
+    return (doc.title, doc.abstract, doc.journal, doc.pub_date, doc.version, mesh)
 
 
 def entities_of(record: PublicationRecord) -> dict[str, Entity]:
