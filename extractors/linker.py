@@ -419,7 +419,11 @@ class Linker:
         Prefix filtering: a name reaching Jaccard ``t`` shares at least ``ceil(t * |Q|)`` of
         the query's ``|Q|`` grams, so it appears in at least one list once the
         ``ceil(t * |Q|) - 1`` longest posting lists are left out; the candidates of the
-        shorter lists are then scored exactly.
+        shorter lists are then scored exactly, except those whose length rules them out: a
+        name has at most as many distinct grams as characters, so one shorter than
+        ``t * |Q|`` cannot reach ``t``; a name longer than ``|Q| / t`` characters is taken to
+        have too many grams (only a name that repeats 3-grams could have fewer, and the
+        scores of such names are not worth scoring every long candidate for).
         """
         if len(norm) < 3:
             return ()
@@ -443,10 +447,13 @@ class Linker:
         # The best-sharing candidates first; a cap keeps pathological queries bounded.
         fids = [fid for fid, _ in hits.most_common(2000)]
         found: list[tuple[str, float]] = []
+        lengths = (need, math.floor(len(grams) / t))
         for start in range(0, len(fids), 500):
             chunk = fids[start : start + 500]
             rows = self._con.execute(
-                f"SELECT norm FROM fuzzy WHERE fid IN ({','.join('?' * len(chunk))})", chunk
+                f"SELECT norm FROM fuzzy WHERE fid IN ({','.join('?' * len(chunk))})"
+                " AND length(norm) BETWEEN ? AND ?",
+                (*chunk, *lengths),
             ).fetchall()
             for (name,) in rows:
                 other = char_grams(name)

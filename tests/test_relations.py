@@ -295,6 +295,26 @@ def test_bfloat16_scores_stay_close_to_float32(tiny_re: Path, corpora: Path) -> 
         assert abs(want - got).max() < 0.05
 
 
+def test_last_layer_attention_is_what_eager_attention_returns(encoder_dir: Path) -> None:
+    import torch
+
+    from extractors.ner.encoders import load_encoder
+    from extractors.relations.scorer import encode_with_attention, load_encoder_for_relations
+
+    fused, tokenizer = load_encoder_for_relations(str(encoder_dir))
+    assert fused.config._attn_implementation == "sdpa"
+    eager, _ = load_encoder(str(encoder_dir), attn_implementation="eager")
+    rows = tokenizer(["aspirin causes ulcers in rats", "cisplatin"], padding=True, return_tensors="pt")
+    ids, mask = rows["input_ids"], rows["attention_mask"]
+    assert mask[1].sum() < mask.shape[1]  # the second row is padded
+    with torch.inference_mode():
+        states, attn = encode_with_attention(fused, ids, mask)
+        want = eager(input_ids=ids, attention_mask=mask, output_attentions=True)
+    assert torch.allclose(states, want.last_hidden_state, atol=1e-5)
+    assert torch.allclose(attn, want.attentions[-1].mean(1), atol=1e-5)
+    assert float(attn[1, :, int(mask[1].sum()) :].abs().max()) == 0.0  # no weight on padding
+
+
 def test_kg_tune_re_writes_per_type_thresholds(tiny_re: Path, corpora: Path, tmp_path) -> None:
     import shutil
 

@@ -145,9 +145,7 @@ def build_model(encoder: Any, n_types: int = len(TYPES)) -> Any:
                 row = [cls, *seg, sep]
                 ids[r, : len(row)] = torch.tensor(row)
                 mask[r, : len(row)] = 1
-            out = self.encoder(input_ids=ids, attention_mask=mask, output_attentions=True)
-            states = out.last_hidden_state  # (rows, L, h)
-            attn = out.attentions[-1].mean(1)  # (rows, L, L), averaged over heads
+            states, attn = encode_with_attention(self.encoder, ids, mask)
             results = []
             r0 = 0
             for d in docs:
@@ -189,6 +187,44 @@ def build_model(encoder: Any, n_types: int = len(TYPES)) -> Any:
 
     model = PairScorer()
     return model
+
+
+def _last_self_attention(encoder: Any) -> Any:
+    """The last layer's self-attention module, where it has BERT's layout; else None."""
+    layers = getattr(getattr(encoder, "encoder", None), "layer", None)
+    module = getattr(getattr(layers[-1], "attention", None), "self", None) if layers else None
+    wanted = ("query", "key", "num_attention_heads", "attention_head_size")
+    return module if module is not None and all(hasattr(module, a) for a in wanted) else None
+
+
+def encode_with_attention(
+    encoder: Any, ids: torch.Tensor, mask: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Last hidden states (rows, L, h) and last-layer attention averaged over heads (rows, L, L).
+
+    The encoder runs with its fused attention (SDPA), which gives no attention weights; the
+    last layer's weights are computed again from its input (the second-last hidden states) and
+    its query and key projections: softmax(q k^T / sqrt(d) + padding mask), as eager attention
+    computes them. Asking every layer for its weights instead (``output_attentions``) runs all
+    six layers in unfused attention and keeps six (rows, heads, L, L) tensors: 1.4x the time.
+    An encoder of another layout is asked for its attention (it must have been loaded with
+    eager attention, see :func:`load_encoder_for_relations`).
+    """
+    import torch
+
+    module = _last_self_attention(encoder)
+    if module is None:
+        out = encoder(input_ids=ids, attention_mask=mask, output_attentions=True)
+        return out.last_hidden_state, out.attentions[-1].mean(1)
+    out = encoder(input_ids=ids, attention_mask=mask, output_hidden_states=True)
+    hidden = out.hidden_states[-2]
+    rows, length, _ = hidden.shape
+    heads, size = module.num_attention_heads, module.attention_head_size
+    q = module.query(hidden).view(rows, length, heads, size).transpose(1, 2)
+    k = module.key(hidden).view(rows, length, heads, size).transpose(1, 2)
+    scores = torch.matmul(q, k.transpose(2, 3)) * (size**-0.5)
+    scores = scores.masked_fill(mask[:, None, None, :] == 0, torch.finfo(scores.dtype).min)
+    return out.last_hidden_state, scores.softmax(-1).mean(1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,10 +344,14 @@ RELATIONS = ArtifactKind(
 
 
 def load_encoder_for_relations(base: str) -> tuple[Any, Any]:
-    """The base encoder with eager attention (the pair context needs attention weights)."""
+    """The base encoder, with fused attention where :func:`encode_with_attention` can compute
+    the last layer's weights itself, else with eager attention (which returns them)."""
     from extractors.ner.encoders import load_encoder
 
-    return load_encoder(base, attn_implementation="eager")
+    encoder, tokenizer = load_encoder(base, attn_implementation="sdpa")
+    if _last_self_attention(encoder) is None:
+        encoder.set_attn_implementation("eager")
+    return encoder, tokenizer
 
 
 def load_relation_model(folder: Path, threads: int | None = None) -> RelationModel:
