@@ -304,7 +304,9 @@ def test_last_layer_attention_is_what_eager_attention_returns(encoder_dir: Path)
     fused, tokenizer = load_encoder_for_relations(str(encoder_dir))
     assert fused.config._attn_implementation == "sdpa"
     eager, _ = load_encoder(str(encoder_dir), attn_implementation="eager")
-    rows = tokenizer(["aspirin causes ulcers in rats", "cisplatin"], padding=True, return_tensors="pt")
+    rows = tokenizer(
+        ["aspirin causes ulcers in rats", "cisplatin"], padding=True, return_tensors="pt"
+    )
     ids, mask = rows["input_ids"], rows["attention_mask"]
     assert mask[1].sum() < mask.shape[1]  # the second row is padded
     with torch.inference_mode():
