@@ -24,16 +24,13 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.ner_bench import SHARED, read_docs  # noqa: E402
+from bench.ner_bench import SHARED, read_docs, spread_docs  # noqa: E402
 from extractors.registry import load_extractor  # noqa: E402
 from kg.config import load_settings  # noqa: E402
-from kg.model import Document  # noqa: E402
-from kg.readers import read_path  # noqa: E402
 
 
 def main() -> None:
@@ -93,24 +90,6 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(result, indent=2))
-
-
-def spread_docs(folder: Path, limit: int) -> tuple[list[Document], float]:
-    """``limit`` abstracts evenly spaced over all of them; only those are kept in memory (a
-    first pass counts), so peak RSS is the pipeline's, not the input's."""
-    total = sum(1 for d in abstracts(folder))
-    start = time.perf_counter()
-    step = max(total / limit, 1.0)
-    wanted = {int(k * step) for k in range(min(limit, total))}
-    docs = [d for k, d in enumerate(abstracts(folder)) if k in wanted]
-    return docs, time.perf_counter() - start
-
-
-def abstracts(folder: Path) -> Iterator[Document]:
-    for path in sorted(folder.glob("*.xml.gz")):
-        for item in read_path(path, "pubmed"):
-            if isinstance(item, Document) and item.abstract:
-                yield item
 
 
 def compare(args: argparse.Namespace) -> None:

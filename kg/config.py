@@ -75,7 +75,7 @@ class ExtractConfig(_Frozen):
     lexicon: str = ""
     link: bool = True
     propagate: bool = True
-    precision: str = "float32"
+    precision: str = "auto"
     relations: str = "default"
     relation_threshold: float = Field(default=0.0, ge=0.0, le=1.0)
     batch_size: int = Field(ge=1)
