@@ -8,7 +8,12 @@
    (Schwartz–Hearst, :mod:`extractors.abbreviations`), looked up exactly;
 3. the mention text, looked up exactly (after :func:`~extractors.vocab.normalize_name`);
 4. fuzzy candidates: names sharing character 3-grams with the long form, then with the
-   mention, with Jaccard similarity at least ``fuzzy_threshold``.
+   mention, with Jaccard similarity at least ``fuzzy_threshold``;
+5. diseases only: the head, the longest run of the mention's trailing words that the training
+   corpora annotated as a disease ("submucosal hemorrhage" -> "hemorrhage", "Alzheimer-like
+   subacute dementia" -> "dementia"). A modifier the lexicon has no name for would otherwise
+   leave the mention unlinked; on BC5CDR dev this raised disease concept F1 by 0.8 and on BioRED
+   dev by 1.2 (docs/models/ner.md). Chemicals gained nothing (their head is seldom last).
 
 Candidates of the requested type only. Ranking: genes of the preferred species first (the
 species the context names most, human on ties and by default), then the prior (how often the
@@ -57,7 +62,7 @@ class Candidate:
     score: float
     #: Share of the training corpora's annotations of this name that chose this entity.
     prior: float
-    #: ``exact``, ``abbreviation``, ``fuzzy``, ``rsid``, ``hgvs`` or ``corpus``.
+    #: ``exact``, ``abbreviation``, ``fuzzy``, ``head``, ``rsid``, ``hgvs`` or ``corpus``.
     method: str
     #: The source that names the entity (``mesh``, ``hgnc``, ``corpus``...).
     source: str
@@ -212,6 +217,12 @@ class _Row:
     count: int
 
 
+#: Types whose unlinked mentions may be linked by their head (step 5 of the module doc).
+HEAD_TYPES = frozenset({EntityType.DISEASE})
+HEAD_MIN_LEN = 4
+_WORD = re.compile(r"\S+")
+
+
 class Linker:
     """Links mention texts to CURIEs with a lexicon file (opened once, read-only).
 
@@ -294,10 +305,16 @@ class Linker:
         found = self._exact(text, etype, taxa, "exact")
         if found:
             return found
-        for query in (long, text) if long else (text,):
+        queries = (long, text) if long else (text,)
+        for query in queries:
             found = self._fuzzy_candidates(query, etype, taxa)
             if found:
                 return found
+        if etype in HEAD_TYPES:
+            for query in queries:
+                found = self._head_candidates(query, etype, taxa)
+                if found:
+                    return found
         return []
 
     def exact(self, text: str, etype: EntityType) -> list[Candidate]:
@@ -399,6 +416,20 @@ class Linker:
             return []
         ranked = self._rank(((r, 1.0) for r in rows), etype, taxa)
         return self._candidates(ranked, etype, method, norm)
+
+    def _head_candidates(
+        self, text: str, etype: EntityType, taxa: tuple[int, ...]
+    ) -> list[Candidate]:
+        """The longest trailing run of words (not all of them) that the training corpora
+        annotated as ``etype``, looked up exactly; names only a vocabulary has are not taken
+        (a bare "disease" or "syndrome" would link anything)."""
+        for word in list(_WORD.finditer(text))[1:]:
+            rest = text[word.start() :]
+            if len(rest) < HEAD_MIN_LEN:
+                break
+            if any(row.count > 0 for row in self._lookup(normalize_name(rest), etype)):
+                return self._exact(rest, etype, taxa, "head")
+        return []
 
     def _fuzzy_candidates(
         self, text: str, etype: EntityType, taxa: tuple[int, ...]

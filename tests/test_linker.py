@@ -84,6 +84,18 @@ def test_fuzzy(linker: Linker) -> None:
     assert linker.link("dichloromethane", C) == []
 
 
+def test_a_disease_links_by_the_head_the_corpora_annotated(linker: Linker) -> None:
+    found = linker.link("severe postpartum psychosis", D)
+    assert top(found) == "MESH:D011605"
+    assert (found[0].method, found[0].matched) == ("head", "psychosis")
+    # the vocabulary knows "anaemias", but no corpus annotated it: no head link
+    assert top(linker.link("anaemias", D)) == "MESH:D000740"
+    assert linker.link("severe anaemias", D) == []
+    # chemicals are not linked by their last words
+    assert top(linker.link("quetiapine", C)) == "MESH:C069541"
+    assert linker.link("oral quetiapine", C) == []
+
+
 def test_fuzzy_threshold_can_refuse(linker: Linker) -> None:
     strict = Linker(linker.path, fuzzy_threshold=0.95)
     assert strict.link("cis-diaminedichloroplatinum", C) == []
