@@ -143,6 +143,44 @@ def test_a_trained_tiny_tagger_finds_its_training_mentions(tiny_tagger: Path) ->
     assert ("lithium", C) in found or ("Lithium", C) in found
 
 
+def test_type_thresholds_drop_the_weak_spans_of_their_type_only(tiny_tagger: Path) -> None:
+    text = " ".join(TEXTS[1][:2])
+    tagger = load_recognizer(f"tagger:{tiny_tagger}")
+    (spans,) = tagger.predict([text])
+    chemicals = [s for s in spans if s.type is C]
+    diseases = [s for s in spans if s.type is D]
+    assert chemicals and diseases
+    weakest = min(s.score for s in chemicals)
+    tagger.type_thresholds = {C: weakest + 1e-6}
+    (fewer,) = tagger.predict([text])
+    assert [s for s in fewer if s.type is C] == [s for s in chemicals if s.score > weakest]
+    assert [s for s in fewer if s.type is D] == diseases
+
+
+def test_kg_tune_ner_records_thresholds_that_the_tagger_then_applies(
+    tiny_tagger: Path, tmp_path: Path
+) -> None:
+    import json
+    import shutil
+
+    from kg.cli.app import main
+
+    folder = tmp_path / "ner"
+    shutil.copytree(tiny_tagger, folder)
+    corpora = tiny_corpora(tmp_path / "corpora")
+    args = ["tune", "ner", "--model", str(folder), "--corpora", str(corpora), "--dev", "bc5cdr"]
+    result = CliRunner().invoke(main, [*args, "--threads", "1"])
+    assert result.exit_code == 0, result.output
+    record = json.loads((folder / "tagger.json").read_text(encoding="utf-8"))
+    assert set(record["type_thresholds"]) <= {"Chemical", "Disease"}  # what bc5cdr annotates
+    tuned = record["training"]["tuned_dev_strict_f1"]
+    assert tuned["after"]["bc5cdr"] >= tuned["before"]["bc5cdr"]
+    loaded = load_recognizer(f"tagger:{folder}")
+    assert loaded.type_thresholds == {
+        EntityType(k): v for k, v in record["type_thresholds"].items()
+    }
+
+
 @pytest.mark.parametrize("precision", ["bfloat16", "int8"])
 def test_each_precision_finds_what_float32_finds_and_says_so(tiny_tagger: Path, precision) -> None:
     text = " ".join(TEXTS[1][:2])

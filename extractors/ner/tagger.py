@@ -166,6 +166,10 @@ class Tagger:
         self.name = info.get("name", "kg-ner")
         self.version = str(info.get("version", "0"))
         self.precision = "float32"
+        #: per type, the least span score kept (``kg tune ner`` chooses them on dev); 0: all
+        self.type_thresholds = {
+            EntityType(k): float(v) for k, v in info.get("type_thresholds", {}).items()
+        }
 
     def set_precision(self, precision: str) -> None:
         """Run as ``float32``, ``bfloat16`` or ``int8`` (see extractors/precision.py).
@@ -196,7 +200,11 @@ class Tagger:
                 probs = self.model(ids, mask).float().softmax(-1)[:, 1:].numpy()
                 for w, p in zip(batch, probs, strict=True):
                     out[w.doc_index].extend(decode(w, p[: len(w.ids)], self.types))
-        return [resolve_overlaps(spans) for spans in out]
+        limits = self.type_thresholds
+        return [
+            [s for s in resolve_overlaps(spans) if s.score >= limits.get(s.type, 0.0)]
+            for spans in out
+        ]
 
 
 def pad_batch(

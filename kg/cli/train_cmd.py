@@ -1,5 +1,5 @@
 """``kg train ner|re``: train the default recognizer and relation model from the corpora;
-``kg tune re``: choose the relation model's thresholds on dev."""
+``kg tune ner|re``: choose the tagger's or the relation model's thresholds on dev."""
 
 from __future__ import annotations
 
@@ -181,6 +181,39 @@ def train_re_cmd(
 @main.group("tune")
 def tune_group() -> None:
     """Tune a trained model's decision thresholds on the dev splits."""
+
+
+@tune_group.command("ner")
+@click.option(
+    "--model",
+    "model_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    required=True,
+    help="The tagger folder (written by kg train ner); its tagger.json is rewritten.",
+)
+@click.option(
+    "--corpora",
+    "corpora_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    required=True,
+    help="Folder with the corpora (bc5cdr/, biored/, ncbi_disease/).",
+)
+@click.option("--dev", "dev", multiple=True, help="Dev corpus by name (repeat).")
+@click.option("--threads", type=click.IntRange(min=1), help="CPU threads for torch.")
+def tune_ner_cmd(
+    model_dir: Path, corpora_dir: Path, dev: tuple[str, ...], threads: int | None
+) -> None:
+    """Choose, per entity type, the least span score to keep that maximizes the mean strict F1
+    of that type on the dev splits that annotate it.
+
+    Example: kg tune ner --model extractors/ner/model --corpora ../shared/data/corpora
+    """
+    from extractors.ner.train import TrainConfig, tune
+
+    config = TrainConfig(corpora_dir=corpora_dir, out=model_dir, threads=threads)
+    if dev:
+        config.dev = dev
+    tune(config, model_dir, echo=click.echo)
 
 
 @tune_group.command("re")
