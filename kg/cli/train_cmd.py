@@ -183,23 +183,42 @@ def tune_group() -> None:
     """Tune a trained model's decision thresholds on the dev splits."""
 
 
+def _tune_options(model_help: str, corpora_help: str) -> Callable[[Callable], Callable]:
+    """The options both ``kg tune`` commands take."""
+
+    def wrap(fn: Callable) -> Callable:
+        folder = click.Path(exists=True, file_okay=False, path_type=Path)
+        for option in reversed(
+            [
+                click.option("--model", "model_dir", type=folder, required=True, help=model_help),
+                click.option(
+                    "--corpora", "corpora_dir", type=folder, required=True, help=corpora_help
+                ),
+                click.option("--dev", "dev", multiple=True, help="Dev corpus by name (repeat)."),
+                click.option(
+                    "--threads", type=click.IntRange(min=1), help="CPU threads for torch."
+                ),
+            ]
+        ):
+            fn = option(fn)
+        return fn
+
+    return wrap
+
+
+def _tune(module: Any, model_dir: Path, corpora_dir: Path, dev: tuple[str, ...], threads) -> None:
+    """Run ``module.tune`` (extractors.ner.train or extractors.relations.train) on dev."""
+    config = module.TrainConfig(corpora_dir=corpora_dir, out=model_dir, threads=threads)
+    if dev:
+        config.dev = dev
+    module.tune(config, model_dir, echo=click.echo)
+
+
 @tune_group.command("ner")
-@click.option(
-    "--model",
-    "model_dir",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    required=True,
-    help="The tagger folder (written by kg train ner); its tagger.json is rewritten.",
+@_tune_options(
+    "The tagger folder (written by kg train ner); its tagger.json is rewritten.",
+    "Folder with the corpora (bc5cdr/, biored/, ncbi_disease/).",
 )
-@click.option(
-    "--corpora",
-    "corpora_dir",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    required=True,
-    help="Folder with the corpora (bc5cdr/, biored/, ncbi_disease/).",
-)
-@click.option("--dev", "dev", multiple=True, help="Dev corpus by name (repeat).")
-@click.option("--threads", type=click.IntRange(min=1), help="CPU threads for torch.")
 def tune_ner_cmd(
     model_dir: Path, corpora_dir: Path, dev: tuple[str, ...], threads: int | None
 ) -> None:
@@ -208,31 +227,16 @@ def tune_ner_cmd(
 
     Example: kg tune ner --model extractors/ner/model --corpora ../shared/data/corpora
     """
-    from extractors.ner.train import TrainConfig, tune
+    from extractors.ner import train
 
-    config = TrainConfig(corpora_dir=corpora_dir, out=model_dir, threads=threads)
-    if dev:
-        config.dev = dev
-    tune(config, model_dir, echo=click.echo)
+    _tune(train, model_dir, corpora_dir, dev, threads)
 
 
 @tune_group.command("re")
-@click.option(
-    "--model",
-    "model_dir",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    required=True,
-    help="The relation model folder (written by kg train re); its relations.json is rewritten.",
+@_tune_options(
+    "The relation model folder (written by kg train re); its relations.json is rewritten.",
+    "Folder with the corpora (biored/, bc5cdr/).",
 )
-@click.option(
-    "--corpora",
-    "corpora_dir",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
-    required=True,
-    help="Folder with the corpora (biored/, bc5cdr/).",
-)
-@click.option("--dev", "dev", multiple=True, help="Dev corpus by name (repeat).")
-@click.option("--threads", type=click.IntRange(min=1), help="CPU threads for torch.")
 def tune_re_cmd(
     model_dir: Path, corpora_dir: Path, dev: tuple[str, ...], threads: int | None
 ) -> None:
@@ -241,9 +245,6 @@ def tune_re_cmd(
 
     Example: kg tune re --model extractors/relations/model --corpora ../shared/data/corpora
     """
-    from extractors.relations.train import TrainConfig, tune
+    from extractors.relations import train
 
-    config = TrainConfig(corpora_dir=corpora_dir, out=model_dir, threads=threads)
-    if dev:
-        config.dev = dev
-    tune(config, model_dir, echo=click.echo)
+    _tune(train, model_dir, corpora_dir, dev, threads)
