@@ -206,7 +206,7 @@ def encode_with_attention(
     last layer's weights are computed again from its input (the second-last hidden states) and
     its query and key projections: softmax(q k^T / sqrt(d) + padding mask), as eager attention
     computes them. Asking every layer for its weights instead (``output_attentions``) runs all
-    six layers in unfused attention and keeps six (rows, heads, L, L) tensors: 1.4x the time.
+    six layers in unfused attention and keeps six (rows, heads, L, L) tensors: 1.65x the time.
     An encoder of another layout is asked for its attention (it must have been loaded with
     eager attention, see :func:`load_encoder_for_relations`).
     """
