@@ -217,6 +217,8 @@ class _Row:
     count: int
 
 
+#: At most this many candidates (those sharing the most probed grams) are scored per query.
+FUZZY_CANDIDATES = 2000
 #: Types whose unlinked mentions may be linked by their head (step 5 of the module doc).
 HEAD_TYPES = frozenset({EntityType.DISEASE})
 HEAD_MIN_LEN = 4
@@ -475,10 +477,14 @@ class Linker:
             hits.update(decode_postings(blob))
         if not hits:
             return ()
-        # The best-sharing candidates first; a cap keeps pathological queries bounded.
-        fids = [fid for fid, _ in hits.most_common(2000)]
+        # A cap keeps pathological queries bounded: then the best-sharing candidates first.
+        if len(hits) <= FUZZY_CANDIDATES:
+            fids = list(hits)
+        else:
+            fids = [fid for fid, _ in hits.most_common(FUZZY_CANDIDATES)]
         found: list[tuple[str, float]] = []
         lengths = (need, math.floor(len(grams) / t))
+        query = tuple(grams)
         for start in range(0, len(fids), 500):
             chunk = fids[start : start + 500]
             rows = self._con.execute(
@@ -487,8 +493,13 @@ class Linker:
                 (*chunk, *lengths),
             ).fetchall()
             for (name,) in rows:
+                # the grams shared, counted without building the name's set (a gram is in it
+                # if it occurs in the padded name); Jaccard <= shared / |Q| rules most out
+                padded = f"^{name}$"
+                shared = sum(g in padded for g in query)
+                if shared < need:
+                    continue
                 other = char_grams(name)
-                shared = len(grams & other)
                 score = shared / (len(grams) + len(other) - shared)
                 if score >= t:
                     found.append((name, score))
