@@ -9,7 +9,7 @@
 * ``auto``: ``bfloat16`` where the CPU has native bfloat16, else ``float32``.
 
 The default is ``auto``: bfloat16 gives the same dev scores as float32 (model cards), runs the
-full pipeline 1.41x faster on this project's EPYC machines and peaks 440 MB higher, within the
+full pipeline 1.44x faster on this project's EPYC machines and peaks 390 MB higher, within the
 2.5 GB the pipeline is held to (bench/RESULTS.md).
 
 The dev scores of each form are in the model cards; the chosen form is part of the model's
