@@ -120,12 +120,13 @@ def dev_scores(tagger: Tagger, config: TrainConfig) -> dict[str, dict[str, PRF]]
 
 def tune_type_thresholds(
     tagger: Tagger, config: TrainConfig
-) -> tuple[dict[EntityType, float], dict[str, dict[str, PRF]]]:
+) -> tuple[dict[EntityType, float], dict[str, dict[str, PRF]], dict[str, dict[str, PRF]]]:
     """Per type, the least span score to keep that maximizes the mean strict F1 of that type
     over the dev corpora that annotate it (0.30, 0.35, ... 0.95, or 0: keep every span).
 
-    The tagger's spans are scored once; a threshold only drops spans of its own type (after
-    overlaps are resolved), so each type is tuned on its own.
+    The tagger's spans are found once; a threshold only drops spans of its own type (after
+    overlaps are resolved), so each type is tuned on its own. Returns the thresholds and the
+    dev scores without and with them.
     """
     tagger.type_thresholds = {}
     runs = []
@@ -163,18 +164,18 @@ def tune_type_thresholds(
         if best_value:
             limits[etype] = best_value
     tagger.type_thresholds = limits
-    return limits, scores(limits)
+    return limits, scores({}), scores(limits)
 
 
 def tune(config: TrainConfig, model_dir: Path, echo: Callable[[str], None] = print) -> dict:
     """``kg tune ner``: tune a tagger's per-type thresholds on dev, rewrite its record."""
-    from extractors.ner.tagger import load_tagger, read_config
+    from extractors.ner.tagger import load_tagger
 
     tagger = load_tagger(model_dir, config.threads)
-    before = {name: round(100 * s["all"].f1, 2) for name, s in dev_scores(tagger, config).items()}
-    limits, scores = tune_type_thresholds(tagger, config)
-    after = {name: round(100 * s["all"].f1, 2) for name, s in scores.items()}
-    record = read_config(model_dir)
+    limits, without, with_limits = tune_type_thresholds(tagger, config)
+    before = {name: round(100 * s["all"].f1, 2) for name, s in without.items()}
+    after = {name: round(100 * s["all"].f1, 2) for name, s in with_limits.items()}
+    record = tagger.info  # the tagger.json it was loaded from
     record["type_thresholds"] = {t.value: v for t, v in limits.items()}
     record["training"]["tuned_dev_strict_f1"] = {"before": before, "after": after}
     write_config(model_dir, record)

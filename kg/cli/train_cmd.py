@@ -206,7 +206,9 @@ def _tune_options(model_help: str, corpora_help: str) -> Callable[[Callable], Ca
     return wrap
 
 
-def _tune(module: Any, model_dir: Path, corpora_dir: Path, dev: tuple[str, ...], threads) -> None:
+def _tune(
+    module: Any, model_dir: Path, corpora_dir: Path, dev: tuple[str, ...], threads: int | None
+) -> None:
     """Run ``module.tune`` (extractors.ner.train or extractors.relations.train) on dev."""
     config = module.TrainConfig(corpora_dir=corpora_dir, out=model_dir, threads=threads)
     if dev:
