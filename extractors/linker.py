@@ -1,6 +1,7 @@
 """Linking mention texts to identifiers with the lexicon built by :mod:`extractors.vocab`.
 
-:meth:`Linker.link` tries, in order, and stops at the first step that finds something:
+:meth:`Linker.link` tries steps 1-5 in order and stops at the first that finds something; step
+6 then checks the species of a gene:
 
 1. variants: an rs-id in the text (``DBSNP:rs123``), a name the training corpora linked, or an
    HGVS-like string rewritten in tmVar's normalized form (``tmVar:c|SUB|C|677|T``);
@@ -14,10 +15,14 @@
    subacute dementia" -> "dementia"). A modifier the lexicon has no name for would otherwise
    leave the mention unlinked; on BC5CDR dev this raised disease concept F1 by 0.8 and on BioRED
    dev by 1.2 (docs/models/ner.md). Chemicals gained nothing (their head is seldom last).
+6. genes only: when the gene found is of another species than the one the text is about
+   (a name only the mouse vocabulary has, in a paper on human cells), the preferred species'
+   gene of the same symbol (Polg -> POLG; human and mouse orthologs mostly share symbols).
 
 Candidates of the requested type only. Ranking: genes of the preferred species first (the
-species the context names most, human on ties and by default), then the prior (how often the
-training corpora linked this name to this entity), then the kind of name (preferred name or
+species the context names most, human on ties and by default; where that species has no gene
+vocabulary, genes only the training corpora name), then the prior (how often the training
+corpora linked this name to this entity), then the kind of name (preferred name or
 symbol > synonym > previous symbol) and its source (MeSH > CTD > MONDO; HGNC > gene_info).
 An empty list means unlinked: the caller gives the mention a provisional key.
 """
@@ -30,7 +35,7 @@ import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from extractors.abbreviations import Abbreviation, abbreviation_map, expand, find_abbreviations
@@ -62,7 +67,8 @@ class Candidate:
     score: float
     #: Share of the training corpora's annotations of this name that chose this entity.
     prior: float
-    #: ``exact``, ``abbreviation``, ``fuzzy``, ``head``, ``rsid``, ``hgvs`` or ``corpus``.
+    #: ``exact``, ``abbreviation``, ``fuzzy``, ``head``, ``ortholog``, ``rsid``, ``hgvs`` or
+    #: ``corpus``.
     method: str
     #: The source that names the entity (``mesh``, ``hgnc``, ``corpus``...).
     source: str
@@ -299,6 +305,19 @@ class Linker:
         taxa = tuple(species) if species else self._species(context)
         if etype is EntityType.VARIANT:
             return self._link_variant(text)
+        found = self._steps(text, etype, taxa, abbreviations)
+        if etype is EntityType.GENE and found:
+            return self._in_species(found, taxa)
+        return found
+
+    def _steps(
+        self,
+        text: str,
+        etype: EntityType,
+        taxa: tuple[int, ...],
+        abbreviations: Mapping[str, str] | Sequence[Abbreviation],
+    ) -> list[Candidate]:
+        """Steps 2-5 of the module doc: the first that finds something."""
         long = expand(text, abbreviations) if abbreviations else None
         if long:
             found = self._exact(long, etype, taxa, "abbreviation")
@@ -318,6 +337,31 @@ class Linker:
                 if found:
                     return found
         return []
+
+    def _in_species(self, found: list[Candidate], taxa: tuple[int, ...]) -> list[Candidate]:
+        """Step 6 of the module doc: the preferred species' gene of the same symbol."""
+        top, want = found[0], taxa[0] if taxa else HUMAN
+        if top.taxon is None or top.taxon == want or want not in self.gene_taxa:
+            return found
+        norm = normalize_name(top.name)
+        for row in self._lookup(norm, EntityType.GENE):
+            if row.taxon == want and normalize_name(row.name) == norm:
+                namesake = Candidate(
+                    row.curie, EntityType.GENE, row.name, top.score, top.prior, "ortholog",
+                    row.source, row.taxon, top.matched,
+                )  # fmt: skip
+                rest = [c for c in found if c.curie != row.curie]
+                return [namesake, *rest][: self.max_candidates]
+        return found
+
+    @cached_property
+    def gene_taxa(self) -> frozenset[int]:
+        """The taxa the lexicon has genes of (from gene_info and HGNC, not the corpora)."""
+        rows = self._con.execute(
+            "SELECT DISTINCT taxon FROM entities WHERE type = ? AND taxon IS NOT NULL",
+            (EntityType.GENE.value,),
+        ).fetchall()
+        return frozenset(r[0] for r in rows)
 
     def exact(self, text: str, etype: EntityType) -> list[Candidate]:
         """Exact (normalized) matches of ``text`` only, human genes first."""
@@ -383,6 +427,10 @@ class Linker:
             taxon_order = 0.0
             if etype is EntityType.GENE:
                 taxon_order = taxa.index(row.taxon) if row.taxon in taxa else len(taxa)
+                if row.taxon is None and taxa and taxa[0] not in self.gene_taxa:
+                    # A gene only the corpora name is of a species without a gene vocabulary
+                    # (rat, mostly): the best guess where the text is about such a species.
+                    taxon_order = 0.0
             # Species: long-known taxa (small IDs) win ties between homonyms.
             tie = float(row.taxon or 0) if etype is EntityType.SPECIES else 0.0
             return (taxon_order, -score, -row.count, row.rank, tie, len(row.curie))

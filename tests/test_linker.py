@@ -111,6 +111,29 @@ def test_species_aware_genes(linker: Linker) -> None:
     assert [c.taxon for c in linker.link("p53", G)][:2] == [9606, 10090]
 
 
+def test_a_gene_named_for_another_species_takes_the_namesake_of_the_texts_species(
+    linker: Linker,
+) -> None:
+    # "Bhr1" is a name only mouse Casr has: in a text on patients the human gene of the same
+    # symbol (CASR) is meant, in a text on mice the mouse gene itself
+    found = linker.link("Bhr1", G, "Bhr1 was raised in patients.")
+    assert top(found) == "NCBIGene:846"
+    assert found[0].method == "ortholog" and found[1].curie == "NCBIGene:12374"
+    assert top(linker.link("Bhr1", G, "Bhr1 was raised in mice.")) == "NCBIGene:12374"
+    assert top(linker.link("Bhr1", G)) == "NCBIGene:846"
+
+
+def test_a_species_without_gene_vocabulary_takes_the_genes_only_the_corpora_name(
+    linker: Linker,
+) -> None:
+    # "CAR" is a human CASR alias; the training corpus also linked it to a pig gene that no
+    # gene vocabulary of the lexicon holds
+    assert top(linker.link("CAR", G, "CAR in patients.")) == "NCBIGene:846"
+    assert top(linker.link("CAR", G, "CAR in pigs; porcine CAR.")) == "NCBIGene:397033"
+    # a species with a vocabulary keeps its own genes first
+    assert linker.link("CAR", G, "CAR in mice.")[0].taxon in (10090, 9606)
+
+
 def test_species_in_context() -> None:
     assert species_in_context(None) == [9606]
     assert species_in_context("Rats and mice; mice again.") == [10090, 10116, 9606]
