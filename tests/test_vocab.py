@@ -194,6 +194,8 @@ def test_mesh_supplementary(lexicon: Path) -> None:
     assert candidates(lexicon, "Seroquel", "Chemical")[0][0] == "MESH:C069541"
     # a supplementary concept mapped to a disease descriptor is a disease
     assert candidates(lexicon, "HOMG1", "Disease")[0][0] == "MESH:C537153"
+    # mapped to several descriptors (comma-separated): a chemical like its first one
+    assert candidates(lexicon, "ziprasidone", "Chemical")[0][0] == "MESH:C092292"
     assert ("MESH:C069541", "MESH:D002945", "mesh_mapped") in rows(
         lexicon, "SELECT curie, xref, source FROM xrefs"
     )
