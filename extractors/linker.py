@@ -270,6 +270,7 @@ class Linker:
         self._fuzzy = lru_cache(maxsize=20_000)(self._fuzzy_uncached)
         self._abbreviations = lru_cache(maxsize=64)(self._abbreviations_uncached)
         self._species = lru_cache(maxsize=64)(_species_tuple)
+        self._ancestors = lru_cache(maxsize=20_000)(self._ancestors_uncached)
 
     def close(self) -> None:
         self._con.close()
@@ -387,6 +388,18 @@ class Linker:
             (curie, curie),
         ).fetchall()
         return sorted(r[0] for r in rows)
+
+    def ancestors(self, curie: str) -> frozenset[str]:
+        """Every broader disease of a disease (MeSH tree, CTD MEDIC), transitively."""
+        return self._ancestors(curie)
+
+    def _ancestors_uncached(self, curie: str) -> frozenset[str]:
+        rows = self._con.execute(
+            "WITH RECURSIVE up(c) AS (SELECT parent FROM parents WHERE curie = ? "
+            "UNION SELECT p.parent FROM parents p JOIN up ON p.curie = up.c) SELECT c FROM up",
+            (curie,),
+        ).fetchall()
+        return frozenset(r[0] for r in rows if r[0] != curie)
 
     def info(self) -> dict[str, object]:
         """What the lexicon holds: entities per type and source, names, build metadata."""

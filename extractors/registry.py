@@ -69,17 +69,31 @@ def load_extractor(  # noqa: ANN201
         return found
     from extractors.relations.extractor import RelationExtractor
 
-    extractor = RelationExtractor(found, backend)
+    extractor = RelationExtractor(found, backend, _broader(settings, found))
     relation_files = DEFAULT_RELATIONS if spec == "default" else spec.partition(":")[2]
     extractor.identity = stable_hash(
         getattr(found, "identity", "gold-entities"),
         extractor.source,
         cfg.relation_threshold,
+        extractor.broader is not None,
         precision,
         files_digest(Path(relation_files)),
         length=32,
     )
     return extractor
+
+
+def _broader(settings: Settings, found: object):  # noqa: ANN202
+    """The lexicon's disease hierarchy for the relation stage, when it is asked for and there."""
+    if not settings.extract.most_specific_disease:
+        return None
+    linker = getattr(found, "linker", None)
+    if linker is None and settings.extract.link:
+        from extractors.linker import Linker
+
+        path = lexicon_path(settings)
+        linker = Linker(path) if path.is_file() else None
+    return linker.ancestors if linker is not None else None
 
 
 def files_digest(path: Path) -> str:

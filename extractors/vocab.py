@@ -10,6 +10,7 @@ Cellosaurus, and optionally the TRAIN splits of annotated corpora) and writes on
               number of times annotators linked that name to that entity in training corpora
 ``synonyms``  the raw synonyms of each entity (for the graph's ``synonyms`` property)
 ``xrefs``     cross-references (OMIM <-> MeSH from CTD and MONDO)
+``parents``   disease -> broader disease (MeSH tree numbers, CTD MEDIC's parents)
 ``grams``     a character 3-gram inverted index over the names of each type (fuzzy matching)
 ``meta``      what was built from what, and when
 
@@ -44,7 +45,7 @@ from kg.schema import EntityType, parse_entity_type
 #: Bumped whenever the file layout or :func:`normalize_name` changes, or a fix changes what a
 #: build holds: a linker refuses a lexicon built with another version (it would look names up
 #: under different keys, or miss what the fix added). 3: supplementary concepts mapped to
-#: several descriptors (95,700 of MeSH's) were left out before.
+#: several descriptors (95,700 of MeSH's) were left out before; the ``parents`` table.
 LEXICON_FORMAT = 3
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -363,6 +364,8 @@ class _Tables:
     names: dict[tuple[str, int], list[int]] = field(default_factory=dict)
     synonyms: dict[int, dict[str, str]] = field(default_factory=lambda: defaultdict(dict))
     xrefs: set[tuple[str, str, str]] = field(default_factory=set)
+    #: (disease, broader disease)
+    parents: set[tuple[str, str]] = field(default_factory=set)
     counts: Counter[str] = field(default_factory=Counter)
 
     def entity(
@@ -510,15 +513,22 @@ def read_mesh(path: Path) -> Iterator[MeshRecord]:
 
 def _add_mesh(tables: _Tables, descriptors: Path | None, supplementary: Path | None) -> None:
     descriptor_types: dict[str, set[EntityType]] = {}
+    disease_trees: dict[str, str] = {}
     if descriptors is not None:
         for rec in read_mesh(descriptors):
             types = mesh_type(rec.links)
             descriptor_types[rec.ui] = types
+            if EntityType.DISEASE in types:
+                disease_trees.update((tree, rec.ui) for tree in rec.links)
             for etype in types:
                 eid = tables.entity(f"MESH:{rec.ui}", etype, rec.name, "mesh")
                 tables.names_with_variants(eid, rec.name, "mesh", "preferred")
                 for syn in rec.synonyms:
                     tables.names_with_variants(eid, syn, "mesh", "synonym")
+    for tree, ui in disease_trees.items():
+        parent = disease_trees.get(tree.rpartition(".")[0])
+        if parent is not None and parent != ui:
+            tables.parents.add((f"MESH:{ui}", f"MESH:{parent}"))
     if supplementary is not None:
         for rec in read_mesh(supplementary):
             mapped = [descriptor_types.get(ui.lstrip("*"), set()) for ui in rec.links]
@@ -752,6 +762,10 @@ def _add_ctd(tables: _Tables, path: Path) -> None:
                 alt_curie = _disease_curie(alt)
                 if alt_curie and alt_curie != curie:
                     tables.xrefs.add((curie, alt_curie, "ctd"))
+            for raw in _split(parts[4]):
+                parent = _disease_curie(raw)
+                if parent and parent != curie:
+                    tables.parents.add((curie, parent))
 
 
 def _add_mondo(tables: _Tables, path: Path) -> None:
@@ -978,6 +992,8 @@ CREATE TABLE names (
     norm TEXT NOT NULL, eid INTEGER NOT NULL, rank INTEGER NOT NULL, count INTEGER NOT NULL,
     PRIMARY KEY (norm, eid)) WITHOUT ROWID;
 CREATE TABLE xrefs (curie TEXT NOT NULL, xref TEXT NOT NULL, source TEXT NOT NULL);
+CREATE TABLE parents (curie TEXT NOT NULL, parent TEXT NOT NULL, PRIMARY KEY (curie, parent))
+    WITHOUT ROWID;
 CREATE TABLE fuzzy (fid INTEGER PRIMARY KEY, type TEXT NOT NULL, norm TEXT NOT NULL);
 CREATE TABLE grams (type TEXT NOT NULL, gram TEXT NOT NULL, fids BLOB NOT NULL,
     PRIMARY KEY (type, gram)) WITHOUT ROWID;
@@ -1075,6 +1091,7 @@ def _write(tables: _Tables, sources: VocabSources, path: Path) -> int:
             ((norm, eid, slot[0], slot[1]) for (norm, eid), slot in sorted(tables.names.items())),
         )
         con.executemany("INSERT INTO xrefs VALUES (?, ?, ?)", sorted(tables.xrefs))
+        con.executemany("INSERT INTO parents VALUES (?, ?)", sorted(tables.parents))
         fuzzy_count = _write_grams(con, tables)
         meta = {
             "format": str(LEXICON_FORMAT),

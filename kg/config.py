@@ -78,6 +78,7 @@ class ExtractConfig(_Frozen):
     precision: str = "auto"
     relations: str = "default"
     relation_threshold: float = Field(default=0.0, ge=0.0, le=1.0)
+    most_specific_disease: bool = True
     batch_size: int = Field(ge=1)
     threads: int = Field(ge=0)
 

@@ -204,6 +204,14 @@ def test_entity_and_xrefs(linker: Linker) -> None:
     assert "MESH:D009103" in linker.xrefs("OMIM:126200")
 
 
+def test_broader_diseases(linker: Linker) -> None:
+    # CTD's parents, transitively; MeSH's tree numbers (C18.452.394.750.149 under C18.452.394.750)
+    assert linker.ancestors("MESH:D009103") == {"MESH:D020278", "MESH:D003711"}
+    assert "MESH:D003920" in linker.ancestors("MESH:D003924")
+    assert linker.ancestors("MESH:D003920") == frozenset()
+    assert linker.ancestors("MESH:D002945") == frozenset()  # a chemical
+
+
 def test_missing_or_foreign_lexicon(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="kg vocab build"):
         Linker(tmp_path / "none.sqlite")

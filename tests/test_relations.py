@@ -6,12 +6,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
 
 from extractors.evaluation import CID_SCOPE, relation_item, relation_scope, score_relations
-from extractors.relations.candidates import candidate_pairs, doc_entities, gold_pairs
+from extractors.relations.candidates import (
+    TYPE_PAIRS,
+    DocEntity,
+    candidate_pairs,
+    doc_entities,
+    gold_pairs,
+)
 from kg.errors import ConfigError, ModelNotInstalledError
 from kg.model import AnnotatedRelation, Document
 from kg.pipeline import assemble
@@ -317,7 +324,9 @@ def test_last_layer_attention_is_what_eager_attention_returns(encoder_dir: Path)
     assert float(attn[1, :, int(mask[1].sum()) :].abs().max()) == 0.0  # no weight on padding
 
 
-def test_kg_tune_re_writes_per_type_thresholds(tiny_re: Path, corpora: Path, tmp_path) -> None:
+def test_kg_tune_re_writes_thresholds_per_entity_type_pair(
+    tiny_re: Path, corpora: Path, tmp_path
+) -> None:
     import shutil
 
     from extractors.relations.base import load_relation_backend
@@ -330,17 +339,37 @@ def test_kg_tune_re_writes_per_type_thresholds(tiny_re: Path, corpora: Path, tmp
     )
     assert res.exit_code == 0, res.output
     record = json.loads((folder / "relations.json").read_text())
-    assert set(record["type_thresholds"]) == {t.value for t in RelationType}
-    assert all(0 < v < 1 for v in record["type_thresholds"].values())
+    pairs = {f"{a.value}-{b.value}" for a, b in TYPE_PAIRS}
+    assert set(record["pair_thresholds"]) <= pairs
+    assert all(0 < v < 1 for v in record["pair_thresholds"].values())
     tuned = record["training"]["tuned_dev_f1"]
     before = record["training"]["epochs_dev"][record["training"]["best_epoch"] - 1]
     shared = before["gold_entity_f1"]
     # the tuned thresholds are never worse on dev than the shared one they start from
     assert sum(tuned[n]["pair+type"] for n in tuned) >= sum(shared[n]["pair+type"] for n in tuned)
     backend = load_relation_backend(f"re:{folder}")
-    assert backend.thresholds() == [record["type_thresholds"][t.value] for t in RelationType]
-    backend.threshold = 0.9  # one threshold for every type replaces the tuned ones
-    assert backend.thresholds() == [0.9] * len(RelationType)
+    assert backend.pair_thresholds == record["pair_thresholds"]
+    backend.threshold = 0.9  # one threshold for every pair replaces the tuned ones
+    assert backend.pair_thresholds == {}
+
+
+def test_decode_takes_the_threshold_of_the_entity_type_pair() -> None:
+    import numpy as np
+
+    from extractors.relations.scorer import TYPES, decode
+
+    chem, dis, gene = (
+        DocEntity("MESH:C1", EntityType.CHEMICAL, ((0, 1),)),
+        DocEntity("MESH:D1", EntityType.DISEASE, ((2, 3),)),
+        DocEntity("NCBIGene:1", EntityType.GENE, ((4, 5),)),
+    )
+    enc = SimpleNamespace(entities=[chem, dis, gene], pairs=[(0, 1), (1, 2)])
+    scores = np.zeros((2, len(TYPES) + 1), dtype="float32")
+    scores[:, TYPES.index(RelationType.POSITIVE_CORRELATION)] = 0.3
+    kept = decode(enc, scores, TYPES, 0.2)
+    assert len(kept) == 2
+    kept = decode(enc, scores, TYPES, 0.2, {"Chemical-Disease": 0.4})
+    assert [(p.id1, p.id2) for p in kept] == [("MESH:D1", "NCBIGene:1")]
 
 
 def test_kg_eval_re_end_to_end_and_gold_entities(tiny_re: Path, corpora: Path, no_link) -> None:
@@ -666,3 +695,58 @@ def test_kg_train_re_continues_a_model_with_type_loss_in_bfloat16(
     assert training["init_training"]["epochs"] == 40  # the tiny model's own record
     # Started from a trained model, one epoch keeps what it found.
     assert training["epochs_dev"][0]["gold_entity_f1"]["biored"]["pair"] > 50
+
+
+def test_most_specific_disease_drops_the_broader_of_two_for_one_chemical() -> None:
+    from extractors.relations.extractor import most_specific
+    from extractors.relations.scorer import PairPrediction
+
+    up = {"MESH:Dhepatitis": frozenset({"MESH:Dliver"}), "MESH:Dliver": frozenset()}
+
+    def broader(curie: str) -> frozenset[str]:
+        return up.get(curie, frozenset())
+
+    types = {
+        "MESH:Caspirin": EntityType.CHEMICAL,
+        "MESH:Cother": EntityType.CHEMICAL,
+        "MESH:Dhepatitis": EntityType.DISEASE,
+        "MESH:Dliver": EntityType.DISEASE,
+        "NCBIGene:1": EntityType.GENE,
+    }
+    pos, neg = RelationType.POSITIVE_CORRELATION, RelationType.NEGATIVE_CORRELATION
+
+    def rel(a: str, b: str, t: RelationType = pos) -> PairPrediction:
+        return PairPrediction(a, b, t, 0.5, None, 0.0)
+
+    preds = [
+        rel("MESH:Caspirin", "MESH:Dhepatitis"),
+        rel("MESH:Dliver", "MESH:Caspirin"),  # broader, same chemical, same type: dropped
+        rel("MESH:Cother", "MESH:Dliver"),  # another chemical's only disease: kept
+        rel("MESH:Caspirin", "MESH:Dliver", neg),  # another type: kept
+        rel("MESH:Dliver", "NCBIGene:1"),  # genes are left alone
+        rel("MESH:Dhepatitis", "NCBIGene:1"),
+    ]
+    kept = most_specific(preds, types, broader)
+    assert kept == [p for k, p in enumerate(preds) if k != 1]
+
+
+def test_the_relation_stage_gets_the_lexicons_disease_hierarchy(
+    settings, tiny_re: Path, tmp_path
+) -> None:
+    from extractors.registry import load_extractor
+    from extractors.vocab import build_lexicon
+    from tests.test_vocab import fixture_sources
+
+    lexicon = tmp_path / "lexicon.sqlite"
+    build_lexicon(fixture_sources(), lexicon)
+
+    def with_extract(**values: object):
+        extract = {**settings.extract.model_dump(), "lexicon": str(lexicon), **values}
+        return settings.model_validate({**settings.model_dump(), "extract": extract})
+
+    found = load_extractor(with_extract(), relations=f"re:{tiny_re}", entities=False)
+    assert found.broader is not None and "MESH:D020278" in found.broader("MESH:D009103")
+    off = load_extractor(
+        with_extract(most_specific_disease=False), relations=f"re:{tiny_re}", entities=False
+    )
+    assert off.broader is None and off.identity != found.identity

@@ -53,6 +53,12 @@ def type_pair(a: EntityType, b: EntityType) -> tuple[EntityType, EntityType]:
     return (a, b) if _TYPE_ORDER[a] <= _TYPE_ORDER[b] else (b, a)
 
 
+def pair_name(a: EntityType, b: EntityType) -> str:
+    """``Chemical-Disease``, ``Gene-Gene``: the key of an entity-type pair in a model's record."""
+    first, second = type_pair(a, b)
+    return f"{first.value}-{second.value}"
+
+
 def _both(pair: frozenset[EntityType]) -> tuple[EntityType, EntityType]:
     a, b = (*pair, *pair)[:2]  # a frozenset of one type is the pair of that type with itself
     return type_pair(a, b)

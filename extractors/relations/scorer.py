@@ -25,7 +25,7 @@ without the frozen word-embedding table, which comes from the pinned base encode
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,6 +38,7 @@ from extractors.relations.candidates import (
     DocEntity,
     candidate_pairs,
     doc_entities,
+    pair_name,
     type_pair,
 )
 from kg.errors import ConfigError
@@ -247,10 +248,11 @@ class RelationModel:
         self.tokenizer = tokenizer
         self.info = info
         self.types = tuple(RelationType(t) for t in info.get("types", [t.value for t in TYPES]))
-        #: per relation type, tuned on dev by ``kg tune re``; the shared threshold elsewhere
-        self.type_thresholds = {
-            RelationType(k): float(v) for k, v in info.get("type_thresholds", {}).items()
-        }
+        #: per entity-type pair (``Chemical-Disease``), tuned on dev by ``kg tune re``; the
+        #: shared threshold for the pairs it does not name
+        self.pair_thresholds = {
+            k: float(v) for k, v in info.get("pair_thresholds", {}).items()
+        }  # fmt: skip
         self._threshold = float(info.get("threshold", 0.5))
         self.max_len = int(info.get("max_len", 512))
         self.batch_size = int(info.get("batch_size", 4))
@@ -265,12 +267,9 @@ class RelationModel:
 
     @threshold.setter
     def threshold(self, value: float) -> None:
-        """One threshold for every type, replacing the tuned ones (``relation_threshold``)."""
+        """One threshold for every pair, replacing the tuned ones (``relation_threshold``)."""
         self._threshold = float(value)
-        self.type_thresholds = {}
-
-    def thresholds(self) -> list[float]:
-        return [self.type_thresholds.get(t, self._threshold) for t in self.types]
+        self.pair_thresholds = {}
 
     def set_precision(self, precision: str) -> None:
         """Run as ``float32``, ``bfloat16`` or ``int8`` (see extractors/precision.py)."""
@@ -304,22 +303,29 @@ class RelationModel:
         return [(e, s if s is not None else empty) for e, s in zip(encoded, out, strict=True)]
 
     def predict(self, docs: Sequence[Document]) -> list[list[PairPrediction]]:
-        limits = self.thresholds()
-        return [decode(e, s, self.types, limits) for e, s in self.scores(docs)]
+        return [
+            decode(e, s, self.types, self._threshold, self.pair_thresholds)
+            for e, s in self.scores(docs)
+        ]
 
 
 def decode(
     encoded: Encoded,
     scores: Any,
     types: Sequence[RelationType],
-    threshold: float | Sequence[float],
+    threshold: float,
+    pair_thresholds: Mapping[str, float] | None = None,
 ) -> list[PairPrediction]:
-    """Each pair whose best type reaches its threshold (one for all types, or one per type)."""
-    limits = [threshold] * len(types) if isinstance(threshold, int | float) else list(threshold)
+    """Each pair whose best type reaches the threshold of its entity-type pair (the shared
+    ``threshold`` where ``pair_thresholds`` names none)."""
     out = []
     for (a, b), row in zip(encoded.pairs, scores, strict=True):
         t = int(row[: len(types)].argmax())
-        if row[t] < limits[t]:
+        limit = threshold
+        if pair_thresholds:
+            kind = pair_name(encoded.entities[a].type, encoded.entities[b].type)
+            limit = pair_thresholds.get(kind, threshold)
+        if row[t] < limit:
             continue
         novel_score = float(row[len(types)])
         out.append(

@@ -242,8 +242,9 @@ def tune_ner_cmd(
 def tune_re_cmd(
     model_dir: Path, corpora_dir: Path, dev: tuple[str, ...], threads: int | None
 ) -> None:
-    """Choose one threshold per relation type that maximizes the mean pair+type F1 on the dev
-    splits, with gold entities (coordinate ascent from the model's shared threshold).
+    """Choose one threshold per entity-type pair (Chemical-Disease, Gene-Gene, ...) that
+    maximizes the mean pair+type F1 on the dev splits, with gold entities (coordinate ascent
+    from the model's shared threshold).
 
     Example: kg tune re --model extractors/relations/model --corpora ../shared/data/corpora
     """
