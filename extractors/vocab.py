@@ -170,6 +170,28 @@ def uninvert(name: str) -> str | None:
     return f"{tail} {head}"
 
 
+#: Counter-ions and hydrates that end a salt's name ("Sildenafil Citrate", "Erlotinib
+#: Hydrochloride"): MeSH names many drugs by the salt alone, and authors write the base name.
+SALT_WORDS = frozenset(
+    """hydrochloride dihydrochloride hcl hydrobromide fumarate hemifumarate citrate tartrate
+    bitartrate maleate mesylate mesilate dimesylate besylate besilate tosylate sulfate
+    sulphate bisulfate succinate acetate phosphate diphosphate sodium disodium potassium
+    calcium magnesium bromide chloride iodide nitrate lactate gluconate malate oxalate pamoate
+    hyclate xinafoate hemihydrate monohydrate dihydrate trihydrate anhydrous""".split()  # noqa: SIM905
+)
+
+
+def without_salt(name: str) -> str | None:
+    """ "Quetiapine Fumarate" -> "Quetiapine"; None when the name does not end in a salt word
+    or too little is left. "Calcium Chloride" gives "Calcium", which the element's own name
+    outranks (:func:`_add_base_names`)."""
+    words = name.split()
+    if len(words) < 2 or words[-1].lower().strip(",") not in SALT_WORDS:
+        return None
+    rest = " ".join(words[:-1]).rstrip(",")
+    return rest if len(rest) >= 4 and any(c.isalpha() for c in rest) else None
+
+
 # ---------------------------------------------------------------------------------------------
 # Sources
 # ---------------------------------------------------------------------------------------------
@@ -511,6 +533,15 @@ def read_mesh(path: Path) -> Iterator[MeshRecord]:
     return read_mesh_tsv(path)
 
 
+def _add_base_names(tables: _Tables, eid: int, names: Iterable[str], source: str) -> None:
+    """A salt's names without the counter-ion, ranked last (as previous names are), so that
+    an entity that has the base name itself wins and fuzzy matching leaves them alone."""
+    for name in names:
+        base = without_salt(name)
+        if base:
+            tables.name(eid, base, source, "previous")
+
+
 def _add_mesh(tables: _Tables, descriptors: Path | None, supplementary: Path | None) -> None:
     descriptor_types: dict[str, set[EntityType]] = {}
     disease_trees: dict[str, str] = {}
@@ -525,6 +556,8 @@ def _add_mesh(tables: _Tables, descriptors: Path | None, supplementary: Path | N
                 tables.names_with_variants(eid, rec.name, "mesh", "preferred")
                 for syn in rec.synonyms:
                     tables.names_with_variants(eid, syn, "mesh", "synonym")
+                if etype is EntityType.CHEMICAL:
+                    _add_base_names(tables, eid, (rec.name, *rec.synonyms), "mesh")
     for tree, ui in disease_trees.items():
         parent = disease_trees.get(tree.rpartition(".")[0])
         if parent is not None and parent != ui:
@@ -542,6 +575,8 @@ def _add_mesh(tables: _Tables, descriptors: Path | None, supplementary: Path | N
                 tables.names_with_variants(eid, rec.name, "mesh_supplementary", "preferred")
                 for syn in rec.synonyms:
                     tables.name(eid, syn, "mesh_supplementary", "synonym")
+                if etype is EntityType.CHEMICAL:
+                    _add_base_names(tables, eid, (rec.name, *rec.synonyms), "mesh_supplementary")
                 for ui in rec.links:
                     tables.xrefs.add((f"MESH:{rec.ui}", f"MESH:{ui.lstrip('*')}", "mesh_mapped"))
 

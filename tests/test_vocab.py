@@ -22,6 +22,7 @@ from extractors.vocab import (
     read_mesh,
     uninvert,
     useful_taxon_name,
+    without_salt,
 )
 from kg.errors import ConfigError
 
@@ -188,6 +189,15 @@ def test_mesh_descriptors(lexicon: Path) -> None:
     assert rows(lexicon, "SELECT * FROM entities WHERE curie = 'MESH:D000003'") == []
     # a chemical is not a disease
     assert candidates(lexicon, "cisplatin", "Disease") == []
+
+
+def test_a_salt_is_found_by_its_base_name(lexicon: Path) -> None:
+    # MeSH names the drug by its salt only; the base name ranks as a previous name does
+    assert candidates(lexicon, "sildenafil", "Chemical") == [("MESH:D000068677", 21, 0)]
+    assert candidates(lexicon, "Sildenafil Citrate", "Chemical")[0][1] == 1
+    assert without_salt("Erlotinib Hydrochloride") == "Erlotinib"
+    assert without_salt("Sodium") is None and without_salt("Ca acetate") is None
+    assert without_salt("Cisplatin") is None
 
 
 def test_mesh_supplementary(lexicon: Path) -> None:
