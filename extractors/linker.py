@@ -7,7 +7,8 @@
    HGVS-like string rewritten in tmVar's normalized form (``tmVar:c|SUB|C|677|T``);
 2. the long form, when the mention is a short form defined in the same document
    (Schwartz–Hearst, :mod:`extractors.abbreviations`), looked up exactly;
-3. the mention text, looked up exactly (after :func:`~extractors.vocab.normalize_name`);
+3. the mention text, looked up exactly (after :func:`~extractors.vocab.normalize_name`); for a
+   chemical, then without a trailing counter-ion ("fenoprofen calcium" -> "fenoprofen");
 4. fuzzy candidates: names sharing character 3-grams with the long form, then with the
    mention, with Jaccard similarity at least ``fuzzy_threshold``;
 5. diseases only: the head, the longest run of the mention's trailing words that the training
@@ -46,6 +47,7 @@ from extractors.vocab import (
     char_grams,
     decode_postings,
     normalize_name,
+    without_salt,
 )
 from kg.errors import ConfigError
 from kg.model import Document, Entity
@@ -327,6 +329,11 @@ class Linker:
         found = self._exact(text, etype, taxa, "exact")
         if found:
             return found
+        base = without_salt(text) if etype is EntityType.CHEMICAL else None
+        if base:
+            found = self._exact(base, etype, taxa, "exact")
+            if found:
+                return found
         queries = (long, text) if long else (text,)
         for query in queries:
             found = self._fuzzy_candidates(query, etype, taxa)

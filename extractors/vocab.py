@@ -459,12 +459,14 @@ def _split(value: str, sep: str = "|") -> list[str]:
 
 def mesh_type(tree_numbers: Iterable[str]) -> set[EntityType]:
     """Entity types of a MeSH descriptor from its tree numbers: C and F03 are diseases (F03:
-    mental disorders), D is chemicals and drugs; other branches are not linked."""
+    mental disorders), D is chemicals and drugs but for D08.811, the enzymes (gene products:
+    the corpora annotate an enzyme as a gene, and a "chemical" that links to one was a protein
+    tagged as a chemical); other branches are not linked."""
     types: set[EntityType] = set()
     for tree in tree_numbers:
         if tree.startswith(("C", "F03")):
             types.add(EntityType.DISEASE)
-        elif tree.startswith("D"):
+        elif tree.startswith("D") and not tree.startswith("D08.811"):
             types.add(EntityType.CHEMICAL)
     return types
 

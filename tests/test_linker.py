@@ -76,6 +76,11 @@ def test_abbreviation_from_context(linker: Linker) -> None:
     assert top(linker.link("CDDP", C)) == "MESH:D002945"
 
 
+def test_a_salt_mention_links_by_its_base_name(linker: Linker) -> None:
+    assert top(linker.link("cisplatin hydrochloride", C)) == "MESH:D002945"
+    assert top(linker.link("Sildenafil", C)) == "MESH:D000068677"  # the lexicon's salt
+
+
 def test_fuzzy(linker: Linker) -> None:
     found = linker.link("cis-diaminedichloroplatinum", C)  # one "m" missing
     assert top(found) == "MESH:D002945"

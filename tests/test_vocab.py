@@ -17,6 +17,7 @@ from extractors.vocab import (
     decode_postings,
     encode_postings,
     is_train_split,
+    mesh_type,
     normalize_name,
     read_cellosaurus,
     read_mesh,
@@ -25,6 +26,7 @@ from extractors.vocab import (
     without_salt,
 )
 from kg.errors import ConfigError
+from kg.schema import EntityType
 
 FIXTURES = Path(__file__).parent / "fixtures" / "vocab"
 
@@ -189,6 +191,12 @@ def test_mesh_descriptors(lexicon: Path) -> None:
     assert rows(lexicon, "SELECT * FROM entities WHERE curie = 'MESH:D000003'") == []
     # a chemical is not a disease
     assert candidates(lexicon, "cisplatin", "Disease") == []
+
+
+def test_an_enzyme_is_not_a_chemical(lexicon: Path) -> None:
+    assert candidates(lexicon, "renin", "Chemical") == []
+    assert mesh_type(["D08.811.277.656.837.750", "D12.776.124"]) == {EntityType.CHEMICAL}
+    assert mesh_type(["D08.211.200"]) == {EntityType.CHEMICAL}  # a coenzyme
 
 
 def test_a_salt_is_found_by_its_base_name(lexicon: Path) -> None:
