@@ -7,8 +7,9 @@
    HGVS-like string rewritten in tmVar's normalized form (``tmVar:c|SUB|C|677|T``);
 2. the long form, when the mention is a short form defined in the same document
    (Schwartz–Hearst, :mod:`extractors.abbreviations`), looked up exactly;
-3. the mention text, looked up exactly (after :func:`~extractors.vocab.normalize_name`); for a
-   chemical, then without a trailing counter-ion ("fenoprofen calcium" -> "fenoprofen");
+3. the mention text, looked up exactly (after :func:`~extractors.vocab.normalize_name`), then
+   its :func:`rewrites`: a chemical without a trailing counter-ion ("fenoprofen calcium" ->
+   "fenoprofen"), a disease's "tumor" as MeSH's "neoplasm" ("liver tumors");
 4. fuzzy candidates: names sharing character 3-grams with the long form, then with the
    mention, with Jaccard similarity at least ``fuzzy_threshold``;
 5. diseases only: the head, the longest run of the mention's trailing words that the training
@@ -210,6 +211,23 @@ def _species_tuple(context: str | None) -> tuple[int, ...]:
 
 
 # ---------------------------------------------------------------------------------------------
+# Rewrites of a mention that vocabularies name otherwise
+# ---------------------------------------------------------------------------------------------
+
+_TUMOR = re.compile(r"\btumou?r(s?)\b", re.IGNORECASE)
+
+
+def rewrites(text: str, etype: EntityType) -> list[str]:
+    """Other forms of a mention to look up exactly when the mention itself is not a name."""
+    if etype is EntityType.CHEMICAL:
+        base = without_salt(text)
+        return [base] if base else []
+    if etype is EntityType.DISEASE and _TUMOR.search(text):
+        return [_TUMOR.sub(r"neoplasm\1", text)]
+    return []
+
+
+# ---------------------------------------------------------------------------------------------
 # The linker
 # ---------------------------------------------------------------------------------------------
 
@@ -329,9 +347,8 @@ class Linker:
         found = self._exact(text, etype, taxa, "exact")
         if found:
             return found
-        base = without_salt(text) if etype is EntityType.CHEMICAL else None
-        if base:
-            found = self._exact(base, etype, taxa, "exact")
+        for other in rewrites(text, etype):
+            found = self._exact(other, etype, taxa, "exact")
             if found:
                 return found
         queries = (long, text) if long else (text,)

@@ -11,6 +11,7 @@ from extractors.linker import (
     Linker,
     evaluate_gold_mentions,
     normalize_variant,
+    rewrites,
     species_in_context,
 )
 from extractors.vocab import build_lexicon
@@ -74,6 +75,13 @@ def test_abbreviation_from_context(linker: Linker) -> None:
     assert top(linker.link("PDD", C, abbreviations={"PDD": "Platinol"})) == "MESH:D002945"
     # a mention that is its own name in the training corpora ("CDDP") needs no definition
     assert top(linker.link("CDDP", C)) == "MESH:D002945"
+
+
+def test_rewrites() -> None:
+    assert rewrites("fenoprofen calcium", C) == ["fenoprofen"]
+    assert rewrites("liver tumors", D) == ["liver neoplasms"]
+    assert rewrites("Brain Tumour", D) == ["Brain neoplasm"]
+    assert rewrites("tumorigenesis", D) == [] and rewrites("liver tumors", C) == []
 
 
 def test_a_salt_mention_links_by_its_base_name(linker: Linker) -> None:
