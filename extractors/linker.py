@@ -342,6 +342,12 @@ class Linker:
         long = expand(text, abbreviations) if abbreviations else None
         if long:
             found = self._exact(long, etype, taxa, "abbreviation")
+            if found and etype is EntityType.GENE and taxa and found[0].taxon != taxa[0]:
+                # a long form only another species' gene has: the short form may name the
+                # text's species' gene ("mitogen-activated protein kinases (MAPK)")
+                short = self._exact(text, etype, taxa, "exact")
+                if short and short[0].taxon == taxa[0]:
+                    return short
             if found:
                 return found
         found = self._exact(text, etype, taxa, "exact")

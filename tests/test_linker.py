@@ -136,6 +136,16 @@ def test_a_gene_named_for_another_species_takes_the_namesake_of_the_texts_specie
     assert top(linker.link("Bhr1", G)) == "NCBIGene:846"
 
 
+def test_a_long_form_only_another_species_names_gives_way_to_the_short_form(
+    linker: Linker,
+) -> None:
+    # "tumor suppressor p53" is mouse Trp53's name only (and the human gene's symbol is not
+    # Trp53's); in a text on patients the short form names the human gene
+    text = "Tumor suppressor p53 (TRP53) was raised in patients."
+    assert top(linker.link("TRP53", G, text)) == "NCBIGene:7157"
+    assert top(linker.link("TRP53", G, text.replace("patients", "mice"))) == "NCBIGene:22059"
+
+
 def test_a_species_without_gene_vocabulary_takes_the_genes_only_the_corpora_name(
     linker: Linker,
 ) -> None:
