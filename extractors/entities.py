@@ -4,9 +4,10 @@
 :mod:`kg.pipeline`). For a batch of documents it
 
 1. asks the recognizer (any backend of :mod:`extractors.ner.base`) for typed spans;
-2. optionally (``[extract] propagate``) *propagates* them within each abstract: a short form
-   whose long form was recognized ("cisplatin (CDDP)") gets the long form's type wherever it
-   occurs, and a name recognized once is recognized at its other whole-word occurrences too;
+2. *propagates* them within each abstract (``[extract] propagate``): a short form whose long
+   form was recognized ("cisplatin (CDDP)") gets the long form's type wherever it occurs (the
+   default, ``abbreviations``), and with ``names`` a name recognized once is recognized at its
+   other whole-word occurrences too;
 3. links each mention with the lexicon (:class:`extractors.linker.Linker`), using the
    abstract's abbreviation definitions and the species it names. A mention the lexicon cannot
    link keeps no ID, and the graph gives it a stable provisional key.
@@ -37,9 +38,13 @@ def _free(span: tuple[int, int], taken: Sequence[Span]) -> bool:
 
 
 def propagate(
-    text: str, spans: Sequence[Span], abbreviations: Sequence[Abbreviation]
+    text: str,
+    spans: Sequence[Span],
+    abbreviations: Sequence[Abbreviation],
+    names: bool = True,
 ) -> list[Span]:
-    """Add the other occurrences of short forms and recognized names (see module doc)."""
+    """Add the other occurrences of short forms and, with ``names``, of recognized names (see
+    module doc)."""
     out = list(spans)
     by_long = {(s.start, s.end): s for s in spans}
     for ab in abbreviations:
@@ -49,12 +54,14 @@ def propagate(
         for occ in _occurrences(text, ab.short):
             if _free(occ, out):
                 out.append(Span(occ[0], occ[1], long.type, long.score, long.ids))
-    names: dict[str, Span] = {}
+    if not names:
+        return resolve_overlaps(out)
+    found: dict[str, Span] = {}
     for s in sorted(out, key=lambda s: -s.score):
         name = text[s.start : s.end]
         if len(name) >= MIN_PROPAGATED:
-            names.setdefault(name, s)
-    for name, s in names.items():
+            found.setdefault(name, s)
+    for name, s in found.items():
         for occ in _occurrences(text, name):
             if _free(occ, out):
                 out.append(Span(occ[0], occ[1], s.type, s.score, s.ids))
@@ -72,8 +79,10 @@ class EntityExtractor:
         recognizer: Recognizer,
         linker: Linker | None,
         *,
-        spread: bool = False,
+        spread: str = "none",
     ) -> None:
+        if spread not in ("none", "abbreviations", "names"):
+            raise ValueError(f"propagate: none, abbreviations or names, not {spread!r}")
         self.recognizer = recognizer
         self.linker = linker
         self.spread = spread
@@ -90,9 +99,10 @@ class EntityExtractor:
 
     def _annotate(self, doc: Document, spans: Sequence[Span]) -> Document:
         text = doc.text
-        abbreviations = find_abbreviations(text) if (self.spread or self.linker) else []
-        if self.spread:
-            spans = propagate(text, spans, abbreviations)
+        spread = self.spread != "none"
+        abbreviations = find_abbreviations(text) if (spread or self.linker) else []
+        if spread:
+            spans = propagate(text, spans, abbreviations, names=self.spread == "names")
         table = abbreviation_map(abbreviations)
         mentions = []
         for s in spans:

@@ -11,9 +11,9 @@ import tomllib
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from kg.errors import ConfigError
 
@@ -74,13 +74,21 @@ class ExtractConfig(_Frozen):
     recognizer: str = "default"
     lexicon: str = ""
     link: bool = True
-    propagate: bool = True
+    propagate: Literal["none", "abbreviations", "names"] = "abbreviations"
     precision: str = "auto"
     relations: str = "default"
     relation_threshold: float = Field(default=0.0, ge=0.0, le=1.0)
     most_specific_disease: bool = True
     batch_size: int = Field(ge=1)
     threads: int = Field(ge=0)
+
+    @field_validator("propagate", mode="before")
+    @classmethod
+    def _propagate_flag(cls, value: object) -> object:
+        """Earlier configurations said true (names and short forms) or false (nothing)."""
+        if isinstance(value, bool):
+            return "names" if value else "none"
+        return value
 
 
 class Settings(_Frozen):

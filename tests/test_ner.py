@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from pydantic import ValidationError
 
 from extractors.abbreviations import find_abbreviations
 from extractors.entities import EntityExtractor, propagate
@@ -106,6 +107,21 @@ def test_propagation_spreads_short_forms_and_names() -> None:
     assert ("CDDP", C) in found
     assert sum(1 for s in out if text[s.start : s.end] == "CDDP") == 2
     assert sum(1 for s in out if text[s.start : s.end] == "nephrotoxicity") == 2
+    only = propagate(text, spans, find_abbreviations(text), names=False)
+    assert sum(1 for s in only if text[s.start : s.end] == "CDDP") == 2
+    assert sum(1 for s in only if text[s.start : s.end] == "nephrotoxicity") == 1
+
+
+def test_propagate_setting_reads_the_old_flags_too(settings) -> None:
+    def extract(value: object) -> str:
+        extract = {**settings.extract.model_dump(), "propagate": value}
+        data = {**settings.model_dump(), "extract": extract}
+        return settings.model_validate(data).extract.propagate
+
+    assert settings.extract.propagate == "abbreviations"  # the default
+    assert extract(True) == "names" and extract(False) == "none"
+    with pytest.raises(ValidationError):
+        extract("everything")
 
 
 def test_scores_strict_mentions_and_document_concepts() -> None:
