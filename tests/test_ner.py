@@ -357,3 +357,21 @@ def test_ingest_without_annotations_puts_recognized_entities_in_the_graph(
     # the same input again changes nothing
     again = ingest_paths(no_link, [source], recognizer=f"tagger:{tiny_tagger}", relations="none")
     assert again.sink["publications_unchanged"] == len(TEXTS)
+
+
+def test_trim_drops_the_punctuation_a_name_does_not_end_with() -> None:
+    from extractors.ner.base import trim
+
+    text = "tacrine-induced KA) (kainic Ca(2+) )- x"
+
+    def trimmed(a: int, b: int) -> str | None:
+        out = trim(text, Span(a, b, C, 0.9))
+        return None if out is None else text[out.start : out.end]
+
+    assert trimmed(0, 8) == "tacrine"
+    assert trimmed(16, 19) == "KA"
+    assert trimmed(20, 27) == "kainic"  # an opening bracket the span does not close
+    assert trimmed(28, 34) == "Ca(2+)"  # one it closes stays
+    assert trimmed(35, 37) is None
+    span = Span(0, 7, C, 0.9)
+    assert trim(text, span) is span

@@ -57,6 +57,44 @@ def resolve_overlaps(spans: Sequence[Span]) -> list[Span]:
     return sorted(kept, key=lambda s: (s.start, s.end))
 
 
+_LEAD = "-,;:/)]'"
+_TRAIL = "-,;:/(["
+
+
+def trim(text: str, span: Span) -> Span | None:
+    """A span without the punctuation a name does not begin or end with ("tacrine-" from
+    "tacrine-induced", "KA)" from "kainic acid (KA)"); None when nothing of a name is left.
+
+    A closing bracket stays when the span opens it ("Ca(2+)"), an opening one likewise.
+    """
+    start, end = span.start, span.end
+    while start < end:
+        c = text[start]
+        if c.isspace() or c in _LEAD or (c in "([" and _unclosed(text[start:end])):
+            start += 1
+        else:
+            break
+    while end > start:
+        c = text[end - 1]
+        if c.isspace() or c in _TRAIL or (c in ")]" and _unopened(text[start:end])):
+            end -= 1
+        else:
+            break
+    if not any(ch.isalnum() for ch in text[start:end]):
+        return None
+    if (start, end) == (span.start, span.end):
+        return span
+    return Span(start, end, span.type, span.score, span.ids)
+
+
+def _unclosed(piece: str) -> bool:
+    return piece.count("(") + piece.count("[") > piece.count(")") + piece.count("]")
+
+
+def _unopened(piece: str) -> bool:
+    return piece.count(")") + piece.count("]") > piece.count("(") + piece.count("[")
+
+
 #: backend name -> loader(argument after the colon, settings-derived default path)
 Loader = Callable[[str], Recognizer]
 _BACKENDS: dict[str, Loader] = {}
