@@ -245,6 +245,9 @@ class _Row:
 
 #: At most this many candidates (those sharing the most probed grams) are scored per query.
 FUZZY_CANDIDATES = 2000
+#: Posting lists probed beyond the fewest prefix filtering needs: each raises the number of
+#: probed lists a candidate must be in, which rules most candidates out before they are read.
+FUZZY_EXTRA_LISTS = 2
 #: Types whose unlinked mentions may be linked by their head (step 5 of the module doc).
 HEAD_TYPES = frozenset({EntityType.DISEASE})
 HEAD_MIN_LEN = 4
@@ -562,10 +565,15 @@ class Linker:
         if len(blobs) < need:
             return ()
         blobs.sort(key=lambda gb: len(gb[1]))
-        probe = blobs[: len(blobs) - (need - 1)]
+        probe = blobs[: len(blobs) - (need - 1) + FUZZY_EXTRA_LISTS]
         hits: Counter[int] = Counter()
         for _, blob in probe:
             hits.update(decode_postings(blob))
+        # A name shares at most one gram per list left unprobed: fewer hits than
+        # need - unprobed cannot reach the threshold (exact, no name is lost).
+        least = need - (len(blobs) - len(probe))
+        if least > 1:
+            hits = Counter({fid: n for fid, n in hits.items() if n >= least})
         if not hits:
             return ()
         # A cap keeps pathological queries bounded: then the best-sharing candidates first.
