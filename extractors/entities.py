@@ -21,7 +21,7 @@ from dataclasses import replace
 
 from extractors.abbreviations import Abbreviation, abbreviation_map, find_abbreviations
 from extractors.linker import Linker
-from extractors.ner.base import Recognizer, Span, resolve_overlaps, trim
+from extractors.ner.base import Recognizer, Span, join_adjacent, resolve_overlaps, trim
 from kg.model import Document, Mention
 
 #: Names shorter than this are not propagated by their text alone (too ambiguous).
@@ -99,7 +99,7 @@ class EntityExtractor:
 
     def _annotate(self, doc: Document, spans: Sequence[Span]) -> Document:
         text = doc.text
-        spans = [t for t in (trim(text, s) for s in spans) if t is not None]
+        spans = join_adjacent(text, [t for t in (trim(text, s) for s in spans) if t is not None])
         spread = self.spread != "none"
         abbreviations = find_abbreviations(text) if (spread or self.linker) else []
         if spread:

@@ -375,3 +375,20 @@ def test_trim_drops_the_punctuation_a_name_does_not_end_with() -> None:
     assert trimmed(35, 37) is None
     span = Span(0, 7, C, 0.9)
     assert trim(text, span) is span
+
+
+def test_join_adjacent_makes_one_span_of_parts_a_space_or_hyphen_separates() -> None:
+    from extractors.ner.base import join_adjacent
+
+    text = "male breast cancer, non-Hodgkin lymphoma and aspirin ulcer"
+    male, breast = Span(0, 4, D, 0.9), Span(5, 18, D, 0.8)
+    non, hodgkin = Span(20, 23, D, 0.7, ("MESH:D1",)), Span(24, 40, D, 0.95, ("MESH:D1",))
+    aspirin, ulcer = Span(45, 52, C, 0.9), Span(53, 58, D, 0.9)
+    out = join_adjacent(text, [breast, male, non, hodgkin, aspirin, ulcer])
+    assert [(text[s.start : s.end], s.score, s.ids) for s in out] == [
+        ("male breast cancer", 0.8, ()),
+        ("non-Hodgkin lymphoma", 0.7, ("MESH:D1",)),
+        ("aspirin", 0.9, ()),  # another type: not joined
+        ("ulcer", 0.9, ()),
+    ]
+    assert join_adjacent(text, [male, Span(6, 18, D)])[0] == male  # more than a space between

@@ -87,6 +87,22 @@ def trim(text: str, span: Span) -> Span | None:
     return Span(start, end, span.type, span.score, span.ids)
 
 
+def join_adjacent(text: str, spans: Sequence[Span]) -> list[Span]:
+    """Spans of one type that only a space or a hyphen separates, as one span ("male" +
+    "breast cancer" -> "male breast cancer"): the tagger sometimes begins a second span at a
+    word inside a name, where the annotators mark the whole. The joined span keeps the lower
+    score, and identifiers only where both parts had the same ones."""
+    out: list[Span] = []
+    for span in sorted(spans, key=lambda s: (s.start, s.end)):
+        prev = out[-1] if out else None
+        if prev and prev.type == span.type and text[prev.end : span.start] in (" ", "-"):
+            ids = prev.ids if prev.ids == span.ids else ()
+            span = Span(prev.start, span.end, span.type, min(prev.score, span.score), ids)
+            out.pop()
+        out.append(span)
+    return out
+
+
 def _unclosed(piece: str) -> bool:
     return piece.count("(") + piece.count("[") > piece.count(")") + piece.count("]")
 
