@@ -12,7 +12,7 @@ a broader one (hepatitis and liver diseases), the broader is dropped. A paper th
 chemical inducing hepatitis names liver disease as its class, not as a second finding; curated
 chemical–disease resources (CTD, BC5CDR) state the specific disease only, and the hierarchy
 rolls the finding up where a query wants the class. On dev with gold entities this raised BC5CDR
-chemical-induced disease F1 by 1.2 and cost BioRED 0.2 pair F1 (docs/models/re.md); other pairs
+chemical-induced disease F1 by 1.1 and cost BioRED 0.2 pair F1 (docs/models/re.md); other pairs
 are left alone (for genes and diseases BioRED states both levels).
 """
 
