@@ -468,14 +468,16 @@ class Linker:
     def _rank(
         self, rows: Iterable[tuple[_Row, float]], etype: EntityType, taxa: tuple[int, ...]
     ) -> list[tuple[_Row, float]]:
+        # A gene only the corpora name is of a species without a gene vocabulary (rat,
+        # mostly): the best guess where the text is about such a species.
+        corpus_first = etype is EntityType.GENE and bool(taxa) and taxa[0] not in self.gene_taxa
+
         def key(item: tuple[_Row, float]) -> tuple[float, ...]:
             row, score = item
             taxon_order = 0.0
             if etype is EntityType.GENE:
                 taxon_order = taxa.index(row.taxon) if row.taxon in taxa else len(taxa)
-                if row.taxon is None and taxa and taxa[0] not in self.gene_taxa:
-                    # A gene only the corpora name is of a species without a gene vocabulary
-                    # (rat, mostly): the best guess where the text is about such a species.
+                if row.taxon is None and corpus_first:
                     taxon_order = 0.0
             # Species: long-known taxa (small IDs) win ties between homonyms.
             tie = float(row.taxon or 0) if etype is EntityType.SPECIES else 0.0

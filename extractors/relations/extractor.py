@@ -94,9 +94,10 @@ def most_specific(
         chem, disease = pair.get(EntityType.CHEMICAL), pair.get(EntityType.DISEASE)
         return (chem, disease) if chem and disease else None
 
+    pairs = [chemical_disease(p) for p in preds]
     diseases: defaultdict[tuple[str, object], set[str]] = defaultdict(set)
-    for p in preds:
-        if pair := chemical_disease(p):
+    for p, pair in zip(preds, pairs, strict=True):
+        if pair:
             diseases[(pair[0], p.type)].add(pair[1])
     drop = {
         (chem, rtype, d)
@@ -105,9 +106,8 @@ def most_specific(
         for d in found
         if any(d in broader(other) for other in found if other != d)
     }
-
-    def kept(p: PairPrediction) -> bool:
-        pair = chemical_disease(p)
-        return pair is None or (pair[0], p.type, pair[1]) not in drop
-
-    return [p for p in preds if kept(p)]
+    return [
+        p
+        for p, pair in zip(preds, pairs, strict=True)
+        if pair is None or (pair[0], p.type, pair[1]) not in drop
+    ]
