@@ -316,12 +316,16 @@ def test_last_layer_attention_is_what_eager_attention_returns(encoder_dir: Path)
     )
     ids, mask = rows["input_ids"], rows["attention_mask"]
     assert mask[1].sum() < mask.shape[1]  # the second row is padded
+    queries = torch.tensor([(0, 1), (1, 2), (0, 4), (1, 1)])  # (row, piece) asked about
     with torch.inference_mode():
-        states, attn = encode_with_attention(fused, ids, mask)
+        states, attn = encode_with_attention(fused, ids, mask, queries)
         want = eager(input_ids=ids, attention_mask=mask, output_attentions=True)
     assert torch.allclose(states, want.last_hidden_state, atol=1e-5)
-    assert torch.allclose(attn, want.attentions[-1].mean(1), atol=1e-5)
-    assert float(attn[1, :, int(mask[1].sum()) :].abs().max()) == 0.0  # no weight on padding
+    full = want.attentions[-1].mean(1)  # (rows, L, L)
+    assert attn.shape == (4, ids.shape[1])
+    for q, (r, piece) in enumerate(queries.tolist()):
+        assert torch.allclose(attn[q], full[r, piece], atol=1e-5)
+    assert float(attn[1, int(mask[1].sum()) :].abs().max()) == 0.0  # no weight on padding
 
 
 def test_kg_tune_re_writes_thresholds_per_entity_type_pair(

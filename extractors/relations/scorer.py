@@ -27,6 +27,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -146,30 +147,49 @@ def build_model(encoder: Any, n_types: int = len(TYPES)) -> Any:
                 row = [cls, *seg, sep]
                 ids[r, : len(row)] = torch.tensor(row)
                 mask[r, : len(row)] = 1
-            states, attn = encode_with_attention(self.encoder, ids, mask)
+            # the attention rows _pairs needs: those of every mention's opening marker
+            first_row = list(accumulate(len(d.segments) for d in docs))
+            queries = [
+                (first_row[k] - len(d.segments) + s, p)
+                for k, d in enumerate(docs)
+                for ps in d.positions
+                for s, p in ps
+            ]
+            states, attn = encode_with_attention(
+                self.encoder, ids, mask, torch.tensor(queries, dtype=torch.long).reshape(-1, 2)
+            )
             results = []
-            r0 = 0
+            r0 = q0 = 0
             for d in docs:
-                n = len(d.segments)
-                results.append(self._pairs(d, states[r0 : r0 + n], attn[r0 : r0 + n]))
-                r0 += n
+                n, m = len(d.segments), sum(map(len, d.positions))
+                results.append(self._pairs(d, states[r0 : r0 + n], attn[q0 : q0 + m]))
+                r0, q0 = r0 + n, q0 + m
             return results
 
         def _pairs(self, d: Encoded, states: torch.Tensor, attn: torch.Tensor) -> torch.Tensor:
+            """Logits for the pairs of ``d``; ``attn`` holds one attention row (over its
+            segment) per mention, in the order of ``d.positions``."""
             if not d.pairs:
                 return states.new_zeros((0, self.n_types + 1))
             n, length, h = states.shape
             flat = states.reshape(n * length, h)
-            vecs, atts = [], []
-            for ps in d.positions:
-                idx = torch.tensor([s * length + p for s, p in ps])
-                vecs.append(torch.logsumexp(flat[idx], dim=0))
-                a = states.new_zeros((n, length))
-                for s, p in ps:
-                    a[s] += attn[s, p]
-                atts.append(a.reshape(-1) / len(ps))
+            vecs = [
+                torch.logsumexp(flat[torch.tensor([s * length + p for s, p in ps])], dim=0)
+                for ps in d.positions
+            ]
             ent = torch.stack(vecs)  # (E, h)
-            ent_att = torch.stack(atts)  # (E, n*L)
+            # each entity's attention over the whole document: its mentions' rows, averaged
+            owner = torch.tensor([e for e, ps in enumerate(d.positions) for _ in ps])
+            segment = torch.tensor([s for ps in d.positions for s, _ in ps])
+            count = torch.tensor([float(len(ps)) for ps in d.positions], dtype=states.dtype)
+            rows = states.new_zeros((len(owner), n, length))
+            rows[torch.arange(len(owner)), segment] = attn.to(states.dtype)
+            ent_att = (
+                states.new_zeros((len(d.positions), n * length)).index_add_(
+                    0, owner, rows.reshape(len(owner), -1)
+                )
+                / count[:, None]
+            )  # (E, n*L)
             i = torch.tensor([p[0] for p in d.pairs])
             j = torch.tensor([p[1] for p in d.pairs])
             q = ent_att[i] * ent_att[j]
@@ -199,32 +219,35 @@ def _last_self_attention(encoder: Any) -> Any:
 
 
 def encode_with_attention(
-    encoder: Any, ids: torch.Tensor, mask: torch.Tensor
+    encoder: Any, ids: torch.Tensor, mask: torch.Tensor, queries: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Last hidden states (rows, L, h) and last-layer attention averaged over heads (rows, L, L).
+    """Last hidden states (rows, L, h) and, for each query piece (``queries``: (Q, 2) of row and
+    position), its last-layer attention over its row averaged over heads (Q, L).
 
     The encoder runs with its fused attention (SDPA), which gives no attention weights; the
-    last layer's weights are computed again from its input (the second-last hidden states) and
-    its query and key projections: softmax(q k^T / sqrt(d) + padding mask), as eager attention
-    computes them. Asking every layer for its weights instead (``output_attentions``) runs all
-    six layers in unfused attention and keeps six (rows, heads, L, L) tensors: 1.65x the time.
-    An encoder of another layout is asked for its attention (it must have been loaded with
-    eager attention, see :func:`load_encoder_for_relations`).
+    queries' weights in the last layer are computed again from its input (the second-last
+    hidden states) and its query and key projections: softmax(q k^T / sqrt(d) + padding mask),
+    as eager attention computes them, for the few pieces asked about (the mentions' markers)
+    rather than for every piece. Asking every layer for its weights instead
+    (``output_attentions``) runs all six layers in unfused attention and keeps six (rows, heads,
+    L, L) tensors: 1.65x the time. An encoder of another layout is asked for its attention (it
+    must have been loaded with eager attention, see :func:`load_encoder_for_relations`).
     """
     import torch
 
+    row, pos = queries[:, 0], queries[:, 1]
     module = _last_self_attention(encoder)
     if module is None:
         out = encoder(input_ids=ids, attention_mask=mask, output_attentions=True)
-        return out.last_hidden_state, out.attentions[-1].mean(1)
+        return out.last_hidden_state, out.attentions[-1].mean(1)[row, pos]
     out = encoder(input_ids=ids, attention_mask=mask, output_hidden_states=True)
     hidden = out.hidden_states[-2]
     rows, length, _ = hidden.shape
     heads, size = module.num_attention_heads, module.attention_head_size
-    q = module.query(hidden).view(rows, length, heads, size).transpose(1, 2)
-    k = module.key(hidden).view(rows, length, heads, size).transpose(1, 2)
-    scores = torch.matmul(q, k.transpose(2, 3)) * (size**-0.5)
-    scores = scores.masked_fill(mask[:, None, None, :] == 0, torch.finfo(scores.dtype).min)
+    q = module.query(hidden[row, pos]).view(len(row), heads, size)
+    k = module.key(hidden).view(rows, length, heads, size)[row]  # (Q, L, heads, size)
+    scores = torch.einsum("qhd,qlhd->qhl", q, k) * (size**-0.5)
+    scores = scores.masked_fill(mask[row][:, None, :] == 0, torch.finfo(scores.dtype).min)
     return out.last_hidden_state, scores.softmax(-1).mean(1)
 
 
