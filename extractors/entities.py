@@ -100,6 +100,7 @@ class EntityExtractor:
     def _annotate(self, doc: Document, spans: Sequence[Span]) -> Document:
         text = doc.text
         spans = join_adjacent(text, [t for t in (trim(text, s) for s in spans) if t is not None])
+        spans = [t for t in (trim(text, s, words=True) for s in spans) if t is not None]
         spread = self.spread != "none"
         abbreviations = find_abbreviations(text) if (spread or self.linker) else []
         if spread:

@@ -295,6 +295,11 @@ class Linker:
         self._species = lru_cache(maxsize=64)(_species_tuple)
         self._ancestors = lru_cache(maxsize=20_000)(self._ancestors_uncached)
 
+    def clear_caches(self) -> None:
+        """Forget every memoized lookup (benchmarks time passes over the same text cold)."""
+        for cached in (self._lookup, self._fuzzy, self._abbreviations, self._ancestors):
+            cached.cache_clear()
+
     def close(self) -> None:
         self._con.close()
 

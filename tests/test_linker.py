@@ -97,6 +97,14 @@ def test_fuzzy(linker: Linker) -> None:
     assert linker.link("dichloromethane", C) == []
 
 
+def test_clearing_the_caches_keeps_the_links(linker: Linker) -> None:
+    before = linker.link("cis-diaminedichloroplatinum", C)
+    assert linker._fuzzy.cache_info().currsize > 0
+    linker.clear_caches()
+    assert linker._fuzzy.cache_info().currsize == linker._lookup.cache_info().currsize == 0
+    assert linker.link("cis-diaminedichloroplatinum", C) == before
+
+
 def test_a_disease_links_by_the_head_the_corpora_annotated(linker: Linker) -> None:
     found = linker.link("severe postpartum psychosis", D)
     assert top(found) == "MESH:D011605"

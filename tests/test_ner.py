@@ -284,6 +284,40 @@ def test_kg_extract_and_eval_on_the_tiny_model(tiny_tagger: Path, tmp_path: Path
     assert res.exit_code == 0 and "100.00" in res.output
 
 
+def test_kg_extract_takes_the_output_as_the_last_path(
+    tiny_tagger: Path, tmp_path: Path, settings
+) -> None:
+    """``kg extract IN --to pubtator OUT``, as the issue writes it; an input is never clobbered."""
+    from kg.cli.app import main
+
+    gold = tiny_corpora(tmp_path / "gold") / "bc5cdr" / "dev.pubtator"
+    no_link = settings.model_validate(
+        {**settings.model_dump(), "extract": {**settings.extract.model_dump(), "link": False}}
+    )
+    args = ["--recognizer", f"tagger:{tiny_tagger}", "--relations", "none", "--no-progress"]
+    runner = CliRunner()
+    out = tmp_path / "predicted.pubtator"
+    for _ in range(2):  # the second run replaces the first run's file
+        res = runner.invoke(
+            main,
+            ["extract", str(gold), "--to", "pubtator", str(out), *args],
+            obj={"settings": no_link},
+        )
+        assert res.exit_code == 0, res.output
+        assert out.read_text().count("|t|") == len(TEXTS)
+    xml = tmp_path / "abstracts.xml"
+    xml.write_text("<?xml version='1.0'?><PubmedArticleSet></PubmedArticleSet>")
+    res = runner.invoke(
+        main, ["extract", str(gold), "--to", "pubtator", str(xml), *args], obj={"settings": no_link}
+    )
+    assert res.exit_code == 2 and "not overwritten" in res.output
+    assert "PubmedArticleSet" in xml.read_text()
+    res = runner.invoke(
+        main, ["extract", str(tmp_path / "nope.pubtator"), *args], obj={"settings": no_link}
+    )
+    assert res.exit_code == 2 and "does not exist" in res.output
+
+
 class _Failing:
     """An extractor that fails on one document: the run quarantines it and goes on."""
 
@@ -365,7 +399,7 @@ def test_trim_drops_the_punctuation_a_name_does_not_end_with() -> None:
     text = "tacrine-induced KA) (kainic Ca(2+) )- x"
 
     def trimmed(a: int, b: int) -> str | None:
-        out = trim(text, Span(a, b, C, 0.9))
+        out = trim(text, Span(a, b, C, 0.9), words=True)
         return None if out is None else text[out.start : out.end]
 
     assert trimmed(0, 8) == "tacrine"
@@ -375,6 +409,13 @@ def test_trim_drops_the_punctuation_a_name_does_not_end_with() -> None:
     assert trimmed(35, 37) is None
     span = Span(0, 7, C, 0.9)
     assert trim(text, span) is span
+    text = "peripheral neuropathy in or anemia of the WAS vitamin A"
+    assert trimmed(0, 24) == "peripheral neuropathy"
+    assert trimmed(25, 34) == "anemia"
+    assert trimmed(35, 41) is None  # "of the"
+    assert trimmed(42, 45) == "WAS"
+    assert trimmed(46, 55) == "vitamin A"
+    assert trim(text, Span(0, 24, C, 0.9)) == Span(0, 24, C, 0.9)  # words only when asked
 
 
 def test_join_adjacent_makes_one_span_of_parts_a_space_or_hyphen_separates() -> None:

@@ -61,24 +61,44 @@ _LEAD = "-,;:/)]'"
 _TRAIL = "-,;:/(["
 
 
-def trim(text: str, span: Span) -> Span | None:
+#: lower-case words no name in the corpora begins or ends with ("myopathy of", "or anemia")
+FUNCTION_WORDS = frozenset(
+    ["of", "in", "and", "or", "the", "with", "to", "for", "by", "on", "from"]
+)
+
+
+def trim(text: str, span: Span, words: bool = False) -> Span | None:
     """A span without the punctuation a name does not begin or end with ("tacrine-" from
-    "tacrine-induced", "KA)" from "kainic acid (KA)"); None when nothing of a name is left.
+    "tacrine-induced", "KA)" from "kainic acid (KA)"), and with ``words`` nor the lower-case
+    function words (:data:`FUNCTION_WORDS`: "peripheral neuropathy in"); None when nothing of
+    a name is left.
 
     A closing bracket stays when the span opens it ("Ca(2+)"), an opening one likewise.
+    Function words are matched by case, so names such as "WAS" or "vitamin A" keep theirs.
+    They are trimmed after :func:`join_adjacent`: the tagger sometimes ends one part of a name
+    at "of" and begins the next after it ("deficiency of" + "ASPA").
     """
     start, end = span.start, span.end
-    while start < end:
-        c = text[start]
-        if c.isspace() or c in _LEAD or (c in "([" and _unclosed(text[start:end])):
-            start += 1
-        else:
-            break
-    while end > start:
-        c = text[end - 1]
-        if c.isspace() or c in _TRAIL or (c in ")]" and _unopened(text[start:end])):
-            end -= 1
-        else:
+    while True:
+        before = (start, end)
+        while start < end:
+            c = text[start]
+            if c.isspace() or c in _LEAD or (c in "([" and _unclosed(text[start:end])):
+                start += 1
+            else:
+                break
+        while end > start:
+            c = text[end - 1]
+            if c.isspace() or c in _TRAIL or (c in ")]" and _unopened(text[start:end])):
+                end -= 1
+            else:
+                break
+        parts = text[start:end].split(" ") if words else [""]
+        if parts[0] in FUNCTION_WORDS:
+            start += len(parts[0])
+        elif parts[-1] in FUNCTION_WORDS:
+            end -= len(parts[-1])
+        if (start, end) == before:
             break
     if not any(ch.isalnum() for ch in text[start:end]):
         return None

@@ -30,8 +30,12 @@ _fmt = click.option(
 )
 
 
+#: the input format (kg.readers) each output format is read back as
+WRITTEN_AS = {"pubtator": "pubtator", "bioc": "bioc-xml", "jsonl": "jsonl"}
+
+
 @main.command("extract")
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
     "--to",
     "to",
@@ -70,12 +74,17 @@ def extract_cmd(
     input are ignored. Records that cannot be read or annotated are reported on standard error
     with their PMID, the rest is written; the exit code is then 3.
 
+    With --to given and no --out, the last of two or more paths is the output file, as in
+    `kg extract abstracts.xml.gz --to pubtator predicted.pubtator`; an existing file there is
+    replaced only if it is in the --to format (an input file is never overwritten).
+
     Example: kg extract abstracts.xml.gz --to pubtator --out predicted.pubtator
     """
     from extractors.registry import load_extractor
     from extractors.run import ExtractReport, annotate, write_documents
     from kg.readers import read_path
 
+    inputs, out = _inputs_and_output(ctx, inputs, to, out)
     settings = settings_from(ctx)
     extractor = load_extractor(settings, recognizer, relations)
     report = ExtractReport()
@@ -115,6 +124,45 @@ def extract_cmd(
         click.secho(f"  skipped: {error}", fg="yellow", err=True)
     if report.failed:
         ctx.exit(EXIT_SKIPPED)
+
+
+def _inputs_and_output(
+    ctx: click.Context, paths: tuple[Path, ...], to: str, out: Path
+) -> tuple[tuple[Path, ...], Path]:
+    """The input paths and the output file: ``--out``, or the last path where ``--to`` is
+    given, ``--out`` is not and there are two paths or more (``kg extract IN --to pubtator
+    OUT``)."""
+    from click.core import ParameterSource
+
+    from kg.errors import InputError
+    from kg.readers import detect_format
+
+    given = ParameterSource.COMMANDLINE
+    if (
+        len(paths) >= 2
+        and ctx.get_parameter_source("to") is given
+        and ctx.get_parameter_source("out") is not given
+    ):
+        *rest, last = paths
+        if last.is_dir():
+            raise click.BadParameter(
+                f"the output {last} is a folder; name a file, or give --out", param_hint="OUT"
+            )
+        try:
+            found = detect_format(last) if last.is_file() else WRITTEN_AS[to]
+        except InputError:
+            found = None
+        if found != WRITTEN_AS[to]:
+            raise click.BadParameter(
+                f"{last} exists and is not a {to} file, so it is not overwritten; "
+                "give the output with --out, or remove the file",
+                param_hint="OUT",
+            )
+        paths, out = tuple(rest), last
+    for path in paths:
+        if not path.exists():
+            raise click.BadParameter(f"Path '{path}' does not exist.", param_hint="INPUTS...")
+    return paths, out
 
 
 @main.group("eval")
