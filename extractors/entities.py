@@ -22,7 +22,9 @@ from dataclasses import replace
 from extractors.abbreviations import Abbreviation, abbreviation_map, find_abbreviations
 from extractors.linker import Linker
 from extractors.ner.base import Recognizer, Span, join_adjacent, resolve_overlaps, trim
+from extractors.variants import same_variant_rsids
 from kg.model import Document, Mention
+from kg.schema import EntityType
 
 #: Names shorter than this are not propagated by their text alone (too ambiguous).
 MIN_PROPAGATED = 3
@@ -126,4 +128,22 @@ class EntityExtractor:
                     source=self.name,
                 )
             )
+        if self.linker is not None:
+            mentions = _variants_with_rsids(text, mentions)
         return replace(doc, mentions=tuple(mentions))
+
+
+def _variants_with_rsids(text: str, mentions: list[Mention]) -> list[Mention]:
+    """Variant mentions given with an rs-id take it, as do the other mentions of the same
+    variant (:func:`extractors.variants.same_variant_rsids`)."""
+    at = [k for k, m in enumerate(mentions) if m.type is EntityType.VARIANT]
+    if not at:
+        return mentions
+    found = same_variant_rsids(
+        text, [(mentions[k].start, mentions[k].end, mentions[k].ids) for k in at]
+    )
+    out = list(mentions)
+    for k, ids in zip(at, found, strict=True):
+        if ids != out[k].ids:
+            out[k] = replace(out[k], ids=ids)
+    return out

@@ -41,6 +41,7 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 
 from extractors.abbreviations import Abbreviation, abbreviation_map, expand, find_abbreviations
+from extractors.variants import RSID, normalize_variant
 from extractors.vocab import (
     COMMON_SPECIES_NAMES,
     LEXICON_FORMAT,
@@ -78,85 +79,6 @@ class Candidate:
     taxon: int | None = None
     #: The normalized name that matched.
     matched: str = ""
-
-
-# ---------------------------------------------------------------------------------------------
-# Variants
-# ---------------------------------------------------------------------------------------------
-
-_RSID = re.compile(r"^\s*rs\s?#?:?\s?(\d+)\s*$", re.IGNORECASE)
-_AA3 = {
-    "ala": "A", "arg": "R", "asn": "N", "asp": "D", "cys": "C", "gln": "Q", "glu": "E",
-    "gly": "G", "his": "H", "ile": "I", "leu": "L", "lys": "K", "met": "M", "phe": "F",
-    "pro": "P", "ser": "S", "thr": "T", "trp": "W", "tyr": "Y", "val": "V", "ter": "X",
-    "stop": "X", "sec": "U",
-}  # fmt: skip
-_AA = r"(?:[ACDEFGHIKLMNPQRSTVWYX*]|(?:" + "|".join(k.title() for k in _AA3 if k != "stop") + "))"
-_POS = r"(?:IVS\d+\s?)?[-+*]?\d+(?:[-+_]\d+)*(?:[-+_]\d+)?"
-_HGVS: list[tuple[re.Pattern[str], str]] = [
-    # c.677C>T, 677C>T, 677 C>T, c.2406C-->A, -3170G>A, IVS8-2A>G
-    (re.compile(rf"^(?:[cgmnr]\.)?({_POS})\s?([ACGTU])\s?(?:>|-+>)\s?([ACGTU])$", re.I), "c_sub"),
-    # G1691A (DNA letters only, upper case)
-    (re.compile(r"^([ACGT])(\d+)([ACGT])$"), "c_sub_compact"),
-    # p.Leu307Arg, p.R229G, R215W, E873stop, E873X, Q31*
-    (re.compile(rf"^(?:p\.)?\(?({_AA})(\d+)({_AA}|stop)\)?$", re.I), "p_sub"),
-    # p.Ser119fsX, S119fs, p.Ser119fs*12
-    (re.compile(rf"^(?:p\.)?({_AA})(\d+)fs", re.I), "p_fs"),
-    # F508del, p.Phe508del, delF508
-    (re.compile(rf"^(?:p\.)?({_AA})(\d+)del$", re.I), "p_del"),
-    (re.compile(rf"^del({_AA})(\d+)$", re.I), "p_del"),
-    # 157delMTTTVP (protein letters after a position: upper case, not DNA letters only)
-    (re.compile(r"^(\d+)del([ACDEFGHIKLMNPQRSTVWY]*[DEFHIKLMNPQRSVWY][A-Z]*)$"), "p_del_seq"),
-    # c.1195delC, 657del5, c.1181_1186+20del26, 2238-9del AG
-    (re.compile(rf"^(?:[cg]\.)?({_POS})\s?del\s?([ACGT]*|\d*)$", re.I), "c_del"),
-    # c.118_119insA
-    (re.compile(rf"^(?:[cg]\.)?({_POS})\s?ins\s?([ACGT]+|\d+)$", re.I), "c_ins"),
-    # c.123dupA
-    (re.compile(rf"^(?:[cg]\.)?({_POS})\s?dup\s?([ACGT]*|\d*)$", re.I), "c_dup"),
-]
-
-
-def _aa(code: str) -> str:
-    code = code.strip("*") or "X"
-    if code.lower() in _AA3:
-        return _AA3[code.lower()]
-    return "X" if code == "*" else code.upper()
-
-
-def _position(pos: str) -> str:
-    return re.sub(r"\s+", "", pos)
-
-
-def normalize_variant(text: str) -> str | None:
-    """An HGVS-like mention in tmVar's normalized form (``c|SUB|C|677|T``), or None.
-
-    Covers the simple, common notations: DNA and protein substitutions (one- or three-letter
-    amino acids, ``stop``/``X``/``*``), deletions, insertions, duplications, frameshifts.
-    Free-text descriptions ("thymidine to cytosine at position 28") are left to the corpora.
-    """
-    s = text.strip()
-    for pattern, kind in _HGVS:
-        m = pattern.match(s)
-        if not m:
-            continue
-        g = m.groups()
-        if kind == "c_sub":
-            return f"c|SUB|{g[1].upper()}|{_position(g[0])}|{g[2].upper()}"
-        if kind == "c_sub_compact":
-            return f"c|SUB|{g[0]}|{g[1]}|{g[2]}"
-        if kind == "p_sub":
-            return f"p|SUB|{_aa(g[0])}|{g[1]}|{_aa(g[2]) if g[2].lower() != 'stop' else 'X'}"
-        if kind == "p_fs":
-            return f"p|FS|{_aa(g[0])}|{g[1]}||"
-        if kind == "p_del":
-            aa, pos = (g[0], g[1]) if not g[0].isdigit() else (g[1], g[0])
-            return f"p|DEL|{pos}|{_aa(aa)}"
-        if kind == "p_del_seq":
-            return f"p|DEL|{g[0]}|{g[1]}"
-        if kind in ("c_del", "c_ins", "c_dup"):
-            op = {"c_del": "DEL", "c_ins": "INS", "c_dup": "DUP"}[kind]
-            return f"c|{op}|{_position(g[0])}|{g[1].upper()}"
-    return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -613,7 +535,7 @@ class Linker:
         return tuple(found[:10])
 
     def _link_variant(self, text: str) -> list[Candidate]:
-        m = _RSID.match(text)
+        m = RSID.match(text)
         if m:
             curie = f"DBSNP:rs{m.group(1)}"
             return [Candidate(curie, EntityType.VARIANT, text, 1.0, 0.0, "rsid", "text")]

@@ -208,15 +208,69 @@ def test_species_and_cell_lines(linker: Linker) -> None:
         ("c.1181_1186+20del26", "c|DEL|1181_1186+20|26"),
         ("c.118_119insA", "c|INS|118_119|A"),
         ("157delMTTTVP", "p|DEL|157|MTTTVP"),
+        # the forms of the training corpora: g., ranges, frameshifts with a length, duplications
+        ("g.3352delG", "g|DEL|3352|G"),
+        ("1782-83delAG", "c|DEL|1782_1783|AG"),
+        ("c.370-371insA", "c|INS|370_371|A"),
+        ("c.463-6T>G", "c|SUB|T|463-6|G"),  # an intronic offset is not a range
+        ("p.G204VfsX28", "p|FS|G|204|V|28"),
+        ("p.A27fsX132", "p|FS|A|27||132"),
+        ("899dupC", "c|DUP|899|C|"),
+        ("p. Glu104X", "p|SUB|E|104|X"),
+        ("IVS3 + 18C > T", "c|SUB|C|IVS3+18|T"),
+        ("-924 A/G", "c|SUB|A|-924|G"),
+        ("192Q/R", "p|SUB|Q|192|R"),
+        ("C-1228T", "c|SUB|C|-1228|T"),
+        ("Delta32", "c|DEL||32"),
+        ("19-base pair deletion", "c|DEL||19"),
+        ("15 kb deletion", "c|DEL||15K"),
+        # prose
+        ("thymidine to cytosine mutation at position 28", "c|SUB|T|28|C"),
+        ("T to A transition at the nucleotide position +387", "c|SUB|T|387|A"),
+        ("G to C at codon 158", "c|SUB|G|CODON158|C"),
+        ("T deletion at 5063", "c|DEL|5063|T"),
+        ("arginine 150 proline", "p|SUB|R|150|P"),
+        ("glutamic acid 333 by aspartic acid", "p|SUB|E|333|D"),
+        ("Glu 272 to stop", "p|SUB|E|272|X"),
+        ("glycine-594-valine", "p|SUB|G|594|V"),
+        ("methionine-->valine substitution at codon 404", "p|SUB|M|404|V"),
+        ("valine (Val) to alanine (Ala) substitution at amino acid 16", "p|SUB|V|16|A"),
+        ("proline residue for arginine residue at position 150", "p|SUB|R|150|P"),  # R150P
+        ("326 from Ser to Cys", "p|SUB|S|326|C"),
     ],
 )
 def test_normalize_variant(text: str, form: str) -> None:
     assert normalize_variant(text) == form
 
 
-def test_normalize_variant_refuses_prose() -> None:
-    assert normalize_variant("thymidine to cytosine mutation at position 28") is None
-    assert normalize_variant("BRCA1") is None
+def test_normalize_variant_refuses_what_is_no_variant() -> None:
+    for text in ("BRCA1", "a deletion somewhere", "arginine", "C57BL/6", "G/D allele", "192"):
+        assert normalize_variant(text) is None, text
+
+
+def test_a_variant_given_with_its_rsid_takes_it_as_do_its_other_mentions() -> None:
+    from extractors.variants import rsid_beside, same_variant_rsids
+
+    text = (
+        "c.471 C>T (p.Ser157Ser, rs35435463) and Ile105Val (rs1695); rs25531(A-->G). "
+        "Carriers of Ile105Val, unlike carriers of R32W (in exon 2), ..."
+    )
+
+    def at(word: str, last: bool = False) -> tuple[int, int]:
+        start = text.rindex(word) if last else text.index(word)
+        return start, start + len(word)
+
+    assert rsid_beside(text, *at("c.471 C>T")) == "rs35435463"
+    assert rsid_beside(text, *at("p.Ser157Ser")) == "rs35435463"
+    assert rsid_beside(text, *at("A-->G")) == "rs25531"
+    assert rsid_beside(text, *at("R32W")) is None  # brackets without an rs-id
+    ile = ("tmVar:p|SUB|I|105|V",)
+    found = same_variant_rsids(
+        text,
+        [(*at("Ile105Val"), ile), (*at("Ile105Val", last=True), ile),
+         (*at("R32W"), ("tmVar:p|SUB|R|32|W",))],
+    )  # fmt: skip
+    assert found == [("DBSNP:rs1695",), ("DBSNP:rs1695",), ("tmVar:p|SUB|R|32|W",)]
 
 
 def test_variants(linker: Linker) -> None:
