@@ -5,9 +5,10 @@
 
 1. asks the recognizer (any backend of :mod:`extractors.ner.base`) for typed spans;
 2. *propagates* them within each abstract (``[extract] propagate``): a short form whose long
-   form was recognized ("cisplatin (CDDP)") gets the long form's type wherever it occurs (the
-   default, ``abbreviations``), and with ``names`` a name recognized once is recognized at its
-   other whole-word occurrences too;
+   form was recognized ("cisplatin (CDDP)"), or the long form's last words ("ribavirin-induced
+   hemolytic anemia (RIHA)"), is given the long form's type wherever it occurs, also where the
+   tagger gave it another (the default, ``abbreviations``), and with ``names`` a name
+   recognized once is recognized at its other whole-word occurrences too;
 3. links each mention with the lexicon (:class:`extractors.linker.Linker`), using the
    abstract's abbreviation definitions and the species it names. A mention the lexicon cannot
    link keeps no ID, and the graph gives it a stable provisional key.
@@ -48,13 +49,22 @@ def propagate(
     """Add the other occurrences of short forms and, with ``names``, of recognized names (see
     module doc)."""
     out = list(spans)
-    by_long = {(s.start, s.end): s for s in spans}
+    by_end = {s.end: s for s in spans}
+    longs: dict[str, list[Span]] = {}
     for ab in abbreviations:
-        long = by_long.get((ab.long_start, ab.long_end))
-        if long is None:
+        # the long form, or the span of its last words ("ribavirin-induced hemolytic anemia")
+        long = by_end.get(ab.long_end)
+        if long is not None and long.start >= ab.long_start and ab.short not in ab.long:
+            longs.setdefault(ab.short, []).append(long)
+    for short, found in longs.items():
+        if len({s.type for s in found}) > 1:  # defined twice, as different things
             continue
-        for occ in _occurrences(text, ab.short):
-            if _free(occ, out):
+        long = found[0]
+        for occ in _occurrences(text, short):
+            same = next((k for k, s in enumerate(out) if (s.start, s.end) == occ), None)
+            if same is not None and out[same].type != long.type:  # one type for a short form
+                out[same] = Span(occ[0], occ[1], long.type, out[same].score, long.ids)
+            elif same is None and _free(occ, out):
                 out.append(Span(occ[0], occ[1], long.type, long.score, long.ids))
     if not names:
         return resolve_overlaps(out)

@@ -23,7 +23,7 @@ from kg.pipeline import Quarantine, RunReport, records
 from kg.schema import EntityType
 from tests.ner_tiny import TEXTS, tiny_corpora, tiny_encoder
 
-C, D = EntityType.CHEMICAL, EntityType.DISEASE
+C, D, G = EntityType.CHEMICAL, EntityType.DISEASE, EntityType.GENE
 TYPES = tuple(EntityType)
 
 transformers = pytest.importorskip("transformers")
@@ -110,6 +110,29 @@ def test_propagation_spreads_short_forms_and_names() -> None:
     only = propagate(text, spans, find_abbreviations(text), names=False)
     assert sum(1 for s in only if text[s.start : s.end] == "CDDP") == 2
     assert sum(1 for s in only if text[s.start : s.end] == "nephrotoxicity") == 1
+
+
+def test_a_short_form_takes_the_type_of_its_long_forms_last_words() -> None:
+    text = (
+        "Ribavirin-induced hemolytic anemia (RIHA) is rare. RIHA was treated. "
+        "PPARa-deficient (PPARa)."
+    )
+    head = text.index("hemolytic")
+    riha = [i for i in range(len(text)) if text.startswith("RIHA", i)]
+    ppar = text.index("PPARa")
+    spans = [
+        Span(0, 9, C, 0.9),
+        Span(head, head + len("hemolytic anemia"), D, 0.9),
+        Span(riha[0], riha[0] + 4, C, 0.6),  # the tagger's type for the short form: wrong
+        Span(ppar, ppar + 5, G, 0.9),
+    ]
+    out = propagate(text, spans, find_abbreviations(text), names=False)
+    assert [(s.start, s.type) for s in out if text[s.start : s.end] == "RIHA"] == [
+        (riha[0], D),
+        (riha[1], D),
+    ]
+    # a long form that holds its short form defines nothing ("PPARa-deficient (PPARa)")
+    assert [s.type for s in out if text[s.start : s.end] == "PPARa"] == [G]
 
 
 def test_propagate_setting_reads_the_old_flags_too(settings) -> None:
