@@ -76,7 +76,8 @@ def extract_cmd(
 
     With --to given and no --out, the last of two or more paths is the output file, as in
     `kg extract abstracts.xml.gz --to pubtator predicted.pubtator`; an existing file there is
-    replaced only if it is in the --to format (an input file is never overwritten).
+    replaced only if it is in the --to format (a PubMed or BioC input named last by mistake is
+    refused, not overwritten).
 
     Example: kg extract abstracts.xml.gz --to pubtator --out predicted.pubtator
     """
