@@ -98,6 +98,16 @@ def _seq(kind: str) -> str:
     return "g" if (kind or "").lower() == "g" else "c"
 
 
+def _sub_p(a: str, pos: str, b: str) -> str:
+    """A protein substitution: amino acid ``a`` at ``pos`` replaced by ``b``."""
+    return f"p|SUB|{_aa(a)}|{pos}|{_aa(b)}"
+
+
+def _sub_c(seq: str, a: str, pos: str, b: str) -> str:
+    """A DNA substitution (``seq`` ``c`` or ``g``): base ``a`` at ``pos`` replaced by ``b``."""
+    return f"{seq}|SUB|{_nt(a)}|{pos}|{_nt(b)}"
+
+
 Build = Callable[[tuple[str, ...]], str]
 
 
@@ -105,30 +115,28 @@ def _rules() -> list[tuple[re.Pattern[str], Build]]:
     """(pattern, form builder) in the order they are tried; each pattern matches a whole
     mention."""
     i = re.IGNORECASE
-    sub_p = lambda a, pos, b: f"p|SUB|{_aa(a)}|{pos}|{_aa(b)}"  # noqa: E731
-    sub_c = lambda seq, a, pos, b: f"{seq}|SUB|{_nt(a)}|{pos}|{_nt(b)}"  # noqa: E731
     return [
         # c.677C>T, 677C>T, g.1755G>A, c.2406C-->A, -3170G>A, IVS8-2A>G, c.855+1G>C
         (
             re.compile(rf"^{_PREFIX}({_POS})\s?([ACGTU])\s?(?:>|-+>)\s?([ACGTU])$", i),
-            lambda g: sub_c(_seq(g[0]), g[2], _position(g[1]), g[3]),
+            lambda g: _sub_c(_seq(g[0]), g[2], _position(g[1]), g[3]),
         ),
         # G1691A, C-1228T (DNA letters only, upper case)
-        (re.compile(r"^([ACGT])([-+]?\d+)([ACGT])$"), lambda g: sub_c("c", g[0], g[1], g[2])),
+        (re.compile(r"^([ACGT])([-+]?\d+)([ACGT])$"), lambda g: _sub_c("c", g[0], g[1], g[2])),
         # -924 A/G, +8365 C/T, -1082(G/A)
         (
             re.compile(r"^([-+]?\d+)\s?\(?([ACGT])/([ACGT])\)?$"),
-            lambda g: sub_c("c", g[1], g[0], g[2]),
+            lambda g: _sub_c("c", g[1], g[0], g[2]),
         ),
         # p.Leu307Arg, p.R229G, R215W, E873stop, E873X, Q31*, p.(Arg97Cys)
         (
             re.compile(rf"^(?:p\.)?\(?({_AA})(\d+)({_AA}|stop)\)?$", i),
-            lambda g: sub_p(g[0], g[1], g[2]),
+            lambda g: _sub_p(g[0], g[1], g[2]),
         ),
         # 192Q/R (protein letters, at least one that is not a DNA letter)
         (
             re.compile(r"^(\d+)\s?([A-Z])/([A-Z])$"),
-            lambda g: sub_p(g[1], g[0], g[2]) if set(g[1] + g[2]) - set("ACGT") else "",
+            lambda g: _sub_p(g[1], g[0], g[2]) if set(g[1] + g[2]) - set("ACGT") else "",
         ),
         # p.Ser119fsX, S119fs, p.A27fsX132, p.G204VfsX28, p.T3708fs3769
         (
@@ -184,7 +192,7 @@ def _rules() -> list[tuple[re.Pattern[str], Build]]:
         # glycine-594-valine
         (
             re.compile(rf"^{_AA_WORD}[\s-]*(\d+)(?:{_TO}|\s+|-to-|-){_AA_WORD}$", i),
-            lambda g: sub_p(g[0], g[1], g[2]),
+            lambda g: _sub_p(g[0], g[1], g[2]),
         ),
         # glycine to glutamine (no position)
         (
@@ -195,44 +203,44 @@ def _rules() -> list[tuple[re.Pattern[str], Build]]:
         # at position 76, arginine by glutamine at amino acid position 714
         (
             re.compile(rf"^{_AA_WORD}{_TO}{_AA_WORD}{_KIND}{_AT}(\d+)$", i),
-            lambda g: sub_p(g[0], g[2], g[1]),
+            lambda g: _sub_p(g[0], g[2], g[1]),
         ),
         # proline for arginine at position 150, stop codon for glutamine at codon 298
         (
             re.compile(rf"^{_AA_WORD}\s+for\s+{_AA_WORD}{_KIND}{_AT}(\d+)$", i),
-            lambda g: sub_p(g[1], g[2], g[0]),
+            lambda g: _sub_p(g[1], g[2], g[0]),
         ),
         # glutamine with lysine at residue 223 ("replaced ... with")
         (
             re.compile(rf"^{_AA_WORD}\s+with\s+{_AA_WORD}{_AT}(\d+)$", i),
-            lambda g: sub_p(g[0], g[2], g[1]),
+            lambda g: _sub_p(g[0], g[2], g[1]),
         ),
         # codon 358, tyrosine to histidine; 326 from Ser to Cys
         (
             re.compile(rf"^(?:codon\s+)?(\d+),?\s+(?:from\s+)?{_AA_WORD}{_TO}{_AA_WORD}$", i),
-            lambda g: sub_p(g[1], g[0], g[2]),
+            lambda g: _sub_p(g[1], g[0], g[2]),
         ),
         # --- prose, nucleotides ---
         # G to C at codon 158
         (
             re.compile(rf"^{_NT_WORD}{_TO}{_NT_WORD}{_KIND}\s+(?:at|in)\s+codon\s+(\d+)$", i),
-            lambda g: sub_c("c", g[0], f"CODON{g[2]}", g[1]),
+            lambda g: _sub_c("c", g[0], f"CODON{g[2]}", g[1]),
         ),
         # C to T at 33468, cytosine to guanine transversion at nucleotide 1451,
         # (G-->A) at nucleotide position 2141, G>T substitution at nucleotide c.898
         (
             re.compile(rf"^\(?{_NT_WORD}{_TO}{_NT_WORD}\)?{_KIND}{_AT}\+?(-?\d+)$", i),
-            lambda g: sub_c("c", g[0], g[2], g[1]),
+            lambda g: _sub_c("c", g[0], g[2], g[1]),
         ),
         # G6410 by T
         (
             re.compile(r"^([ACGT])(\d+)\s+(?:by|to|->|-->)\s+([ACGT])$"),
-            lambda g: sub_c("c", g[0], g[1], g[2]),
+            lambda g: _sub_c("c", g[0], g[1], g[2]),
         ),
         # C to T, G > C, C-->T, G/C: a change without a position
         (
             re.compile(r"^([ACGT])\s?(?:>|-+>|\bto\b|-to-|/)\s?([ACGT])$"),
-            lambda g: sub_c("c", g[0], "", g[1]),
+            lambda g: _sub_c("c", g[0], "", g[1]),
         ),
         # C deletion in codon 241
         (
