@@ -88,9 +88,14 @@ def _range(pos: str) -> str:
     return f"{a}_{b}" if int(b) > int(a) else pos
 
 
+def _op(word: str) -> str:
+    """The tmVar operation a word names: deletion DEL, insertion INS, duplication DUP."""
+    return word[:3].upper()
+
+
 def _sized(what: str, size: str) -> str:
     """A deletion, insertion or duplication of a number of bases, position not given."""
-    op = {"deletion": "DEL", "insertion": "INS", "duplication": "DUP"}[what.lower()]
+    op = _op(what)
     return f"c|{op}||{size}" + ("|" if op == "DUP" else "")
 
 
@@ -197,7 +202,7 @@ def _rules() -> list[tuple[re.Pattern[str], Build]]:
         # glycine to glutamine (no position)
         (
             re.compile(rf"^{_AA_WORD}{_TO}{_AA_WORD}{_KIND}$", i),
-            lambda g: f"p|SUB|{_aa(g[0])}||{_aa(g[1])}",
+            lambda g: _sub_p(g[0], "", g[1]),
         ),
         # methionine-->valine substitution at codon 404, Arginine (R) to Glycine (G) mutation
         # at position 76, arginine by glutamine at amino acid position 714
@@ -245,12 +250,12 @@ def _rules() -> list[tuple[re.Pattern[str], Build]]:
         # C deletion in codon 241
         (
             re.compile(rf"^{_NT_WORD}\s+(deletion|insertion)\s+(?:at|in)\s+codon\s+(\d+)$", i),
-            lambda g: f"c|{g[1][:3].upper()}|CODON{g[2]}|{_nt(g[0])}",
+            lambda g: f"c|{_op(g[1])}|CODON{g[2]}|{_nt(g[0])}",
         ),
         # T deletion at 5063; cytosine insertion
         (
             re.compile(rf"^{_NT_WORD}\s+(deletion|insertion)(?:{_AT}(\d+))?$", i),
-            lambda g: f"c|{g[1][:3].upper()}|{g[2] or ''}|{_nt(g[0])}",
+            lambda g: f"c|{_op(g[1])}|{g[2] or ''}|{_nt(g[0])}",
         ),
     ]
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 import bisect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from itertools import accumulate
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -148,13 +147,10 @@ def build_model(encoder: Any, n_types: int = len(TYPES)) -> Any:
                 ids[r, : len(row)] = torch.tensor(row)
                 mask[r, : len(row)] = 1
             # the attention rows _pairs needs: those of every mention's opening marker
-            first_row = list(accumulate(len(d.segments) for d in docs))
-            queries = [
-                (first_row[k] - len(d.segments) + s, p)
-                for k, d in enumerate(docs)
-                for ps in d.positions
-                for s, p in ps
-            ]
+            queries, r0 = [], 0
+            for d in docs:
+                queries += [(r0 + s, p) for ps in d.positions for s, p in ps]
+                r0 += len(d.segments)
             states, attn = encode_with_attention(
                 self.encoder, ids, mask, torch.tensor(queries, dtype=torch.long).reshape(-1, 2)
             )
