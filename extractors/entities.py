@@ -6,7 +6,8 @@
 1. asks the recognizer (any backend of :mod:`extractors.ner.base`) for typed spans;
 2. *propagates* them within each abstract (``[extract] propagate``): a short form whose long
    form was recognized ("cisplatin (CDDP)"), or the long form's last words ("ribavirin-induced
-   hemolytic anemia (RIHA)"), is given the long form's type wherever it occurs, also where the
+   hemolytic anemia (RIHA)"; not after a preposition: "deleted in colorectal carcinoma (DCC)"
+   is a gene), is given the long form's type wherever it occurs, also where the
    tagger gave it another (the default, ``abbreviations``), and with ``names`` a name
    recognized once is recognized at its other whole-word occurrences too;
 3. links each mention with the lexicon (:class:`extractors.linker.Linker`), using the
@@ -29,6 +30,11 @@ from kg.schema import EntityType
 
 #: Names shorter than this are not propagated by their text alone (too ambiguous).
 MIN_PROPAGATED = 3
+
+
+#: A preposition before the recognized last words: the long form's head lies before them
+#: ("deleted in colorectal carcinoma (DCC)" names a gene, not a carcinoma).
+_HEAD_BEFORE = re.compile(r"\b(?:in|of|for|on|with|to|from|by|at)\s", re.IGNORECASE)
 
 
 def _occurrences(text: str, needle: str) -> list[tuple[int, int]]:
@@ -54,7 +60,12 @@ def propagate(
     for ab in abbreviations:
         # the long form, or the span of its last words ("ribavirin-induced hemolytic anemia")
         long = by_end.get(ab.long_end)
-        if long is not None and long.start >= ab.long_start and ab.short not in ab.long:
+        if (
+            long is not None
+            and long.start >= ab.long_start
+            and ab.short not in ab.long
+            and not _HEAD_BEFORE.search(text[ab.long_start : long.start])
+        ):
             longs.setdefault(ab.short, []).append(long)
     for short, found in longs.items():
         if len({s.type for s in found}) > 1:  # defined twice, as different things

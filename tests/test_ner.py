@@ -135,6 +135,16 @@ def test_a_short_form_takes_the_type_of_its_long_forms_last_words() -> None:
     assert [s.type for s in out if text[s.start : s.end] == "PPARa"] == [G]
 
 
+def test_a_preposition_before_the_last_words_keeps_the_short_forms_type() -> None:
+    # "deleted in colorectal carcinoma" names a gene: its head lies before the carcinoma
+    text = "Loss of deleted in colorectal carcinoma (DCC) is common. DCC is a receptor."
+    crc = text.index("colorectal")
+    dcc = [i for i in range(len(text)) if text.startswith("DCC", i)]
+    spans = [Span(crc, crc + len("colorectal carcinoma"), D, 0.9), Span(dcc[0], dcc[0] + 3, G)]
+    out = propagate(text, spans, find_abbreviations(text), names=False)
+    assert [(s.start, s.type) for s in out if text[s.start : s.end] == "DCC"] == [(dcc[0], G)]
+
+
 def test_propagate_setting_reads_the_old_flags_too(settings) -> None:
     def extract(value: object) -> str:
         extract = {**settings.extract.model_dump(), "propagate": value}
