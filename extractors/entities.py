@@ -24,6 +24,7 @@ from dataclasses import replace
 from extractors.abbreviations import Abbreviation, abbreviation_map, find_abbreviations
 from extractors.linker import Linker
 from extractors.ner.base import Recognizer, Span, join_adjacent, resolve_overlaps, trim
+from extractors.ner.gazetteer import Gazetteer
 from extractors.variants import same_variant_rsids
 from kg.model import Document, Mention
 from kg.schema import EntityType
@@ -103,12 +104,14 @@ class EntityExtractor:
         linker: Linker | None,
         *,
         spread: str = "none",
+        gazetteer: Gazetteer | None = None,
     ) -> None:
         if spread not in ("none", "abbreviations", "names"):
             raise ValueError(f"propagate: none, abbreviations or names, not {spread!r}")
         self.recognizer = recognizer
         self.linker = linker
         self.spread = spread
+        self.gazetteer = gazetteer
         self.name = f"{recognizer.name}@{recognizer.version}"
 
     def __call__(self, doc: Document) -> Document:
@@ -124,6 +127,8 @@ class EntityExtractor:
         text = doc.text
         spans = join_adjacent(text, [t for t in (trim(text, s) for s in spans) if t is not None])
         spans = [t for t in (trim(text, s, words=True) for s in spans) if t is not None]
+        if self.gazetteer is not None:
+            spans = self.gazetteer.apply(text, spans)
         spread = self.spread != "none"
         abbreviations = find_abbreviations(text) if (spread or self.linker) else []
         if spread:

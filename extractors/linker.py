@@ -328,6 +328,14 @@ class Linker:
         """Exact (normalized) matches of ``text`` only, human genes first."""
         return self._exact(text, etype, (HUMAN,), "exact")
 
+    def types_named(self, text: str) -> frozenset[EntityType]:
+        """The entity types the lexicon has ``text`` (normalized) as a name of."""
+        rows = self._con.execute(
+            "SELECT DISTINCT e.type FROM names n JOIN entities e ON e.eid = n.eid WHERE n.norm = ?",
+            (normalize_name(text),),
+        ).fetchall()
+        return frozenset(EntityType(r[0]) for r in rows)
+
     def entity(self, curie: str, etype: EntityType | None = None) -> Entity | None:
         """The lexicon's entity for a CURIE (preferred name and synonyms), if it has one."""
         sql = "SELECT type, name, synonyms FROM entities WHERE curie = ?"

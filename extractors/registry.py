@@ -135,12 +135,19 @@ def load_entity_extractor(settings: Settings, recognizer: str | None = None):  #
     model = load_recognizer(spec)
     if hasattr(model, "set_precision"):
         model.set_precision(precision)
-    extractor = EntityExtractor(model, linker, spread=cfg.propagate)
+    folder = Path(spec.partition(":")[2])
+    gazetteer = None
+    if cfg.gazetteer and spec.startswith("tagger:"):
+        from extractors.ner.gazetteer import load_gazetteer
+
+        gazetteer = load_gazetteer(folder)
+    extractor = EntityExtractor(model, linker, spread=cfg.propagate, gazetteer=gazetteer)
     extractor.identity = stable_hash(
         extractor.name,
         cfg.propagate,
+        gazetteer is not None,
         precision,
-        files_digest(Path(spec.partition(":")[2])),
+        files_digest(folder),
         # The lexicon's build stamp and counts, not its 250 MB: a rebuild writes a new stamp.
         linker.meta.get("built") if linker else None,
         linker.meta.get("counts") if linker else None,

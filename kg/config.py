@@ -75,6 +75,7 @@ class ExtractConfig(_Frozen):
     lexicon: str = ""
     link: bool = True
     propagate: Literal["none", "abbreviations", "names"] = "abbreviations"
+    gazetteer: bool = True
     precision: str = "auto"
     relations: str = "default"
     relation_threshold: float = Field(default=0.0, ge=0.0, le=1.0)

@@ -4,6 +4,7 @@ and ``kg eval`` on it, the output contract, scoring, and errors for wrong model 
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -18,12 +19,13 @@ from extractors.ner.base import Span, load_recognizer, resolve_overlaps
 from extractors.ner.tagger import B, I, O, decode, label_window, windows
 from extractors.precision import SUFFIX
 from kg.errors import ConfigError, InputError
-from kg.model import DeletedCitation, Document
+from kg.model import DeletedCitation, Document, Mention
 from kg.pipeline import Quarantine, RunReport, records
 from kg.schema import EntityType
 from tests.ner_tiny import TEXTS, tiny_corpora, tiny_encoder
 
 C, D, G = EntityType.CHEMICAL, EntityType.DISEASE, EntityType.GENE
+S = EntityType.SPECIES
 TYPES = tuple(EntityType)
 
 transformers = pytest.importorskip("transformers")
@@ -466,3 +468,88 @@ def test_join_adjacent_makes_one_span_of_parts_a_space_or_hyphen_separates() -> 
         ("ulcer", 0.9, ()),
     ]
     assert join_adjacent(text, [male, Span(6, 18, D)])[0] == male  # more than a space between
+
+
+def _doc(pmid: str, text: str, mentions: list[tuple[str, EntityType]]) -> Document:
+    found = []
+    for name, etype in mentions:
+        for m in re.finditer(r"\b" + re.escape(name) + r"\b", text):
+            found.append(Mention(m.start(), m.end(), name, etype))
+    return Document(pmid=pmid, title=text, abstract="", mentions=tuple(found))
+
+
+def test_the_gazetteer_keeps_names_the_corpora_annotate_most_times() -> None:
+    from extractors.ner.gazetteer import count_names, select
+
+    lexicon = {"mesna": {C}, "placebo": {C}, "CDDP": {C}, "cddp": {C}, "patients": {S}}
+    named = lambda text: frozenset(lexicon.get(text, ()))  # noqa: E731
+    docs = [
+        _doc("1", "Mesna and placebo. mesna again, with CDDP.", [("Mesna", C), ("mesna", C)]),
+        _doc("2", "mesna or placebo in patients; cddp is not CDDP.", [("mesna", C), ("CDDP", C)]),
+        _doc("3", "A placebo.", []),
+    ]
+    counts = count_names([(frozenset({C, D}), docs)], named)
+    assert (counts["mesna", C].seen, counts["mesna", C].annotated) == (3, 3)
+    assert (counts["placebo", C].seen, counts["placebo", C].annotated) == (3, 0)
+    # a short all-capital name matches as written only: "cddp" is another name
+    assert (counts["cddp", C].seen, counts["cddp", C].annotated) == (2, 1)
+    assert ("patients", S) not in counts  # this corpus does not annotate species
+    kept = select(counts, min_share=0.5, min_annotated=2)
+    assert [(name, etype) for name, etype, _ in kept] == [("mesna", C)]
+    assert [n for n, _, _ in select(counts, min_share=0.5, min_annotated=1)] == ["mesna", "CDDP"]
+    # names almost never annotated come after, to be dropped
+    listed = select(counts, 0.5, 1, drop_below=0.1, drop_seen=3)
+    assert [(n, c.share) for n, _, c in listed] == [("mesna", 1.0), ("CDDP", 0.5), ("placebo", 0.0)]
+    assert select(counts, 0.5, 1, drop_below=0.1, drop_seen=4)[2:] == []
+
+
+def test_the_gazetteer_adds_where_the_tagger_found_nothing_and_drops(tmp_path: Path) -> None:
+    from extractors.ner.gazetteer import NameCount, load_gazetteer, write_gazetteer
+
+    rows = [
+        ("mesna", C, NameCount(4, 3)),
+        ("cystitis", D, NameCount(2, 2)),
+        ("placebo", C, NameCount(9, 0)),
+    ]
+    write_gazetteer(tmp_path, rows, {"min_share": 0.5})
+    gazetteer = load_gazetteer(tmp_path)
+    assert gazetteer is not None and len(gazetteer) == 3
+    text = "Mesna prevents hemorrhagic cystitis; mesna-treated rats, not placebo."
+    placebo = text.index("placebo")
+    # "hemorrhagic cystitis": the tagger's span stays whole; its "placebo" is dropped
+    tagged = [Span(15, 35, D, 0.9), Span(placebo, placebo + 7, C, 0.8)]
+    out = gazetteer.apply(text, tagged)
+    assert [(text[s.start : s.end], s.type, s.score) for s in out] == [
+        ("Mesna", C, 0.75),
+        ("hemorrhagic cystitis", D, 0.9),
+        ("mesna", C, 0.75),
+    ]
+    assert gazetteer.apply(text, [Span(placebo, placebo + 7, D)]) != []  # another type stays
+    assert load_gazetteer(tmp_path / "none") is None
+    (tmp_path / "gazetteer.tsv").write_text("mesna\tChemical\tfour\t3\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="line 1"):
+        load_gazetteer(tmp_path)
+
+
+def test_kg_train_gazetteer_lists_names_from_the_corpora_and_the_lexicon(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from extractors.vocab import build_lexicon
+    from kg.cli.app import main
+    from tests.test_vocab import fixture_sources
+
+    lexicon = tmp_path / "lexicon.sqlite"
+    build_lexicon(fixture_sources(), lexicon)
+    corpora = tiny_corpora(tmp_path / "corpora")
+    out = tmp_path / "model"
+    monkeypatch.setenv("KG_EXTRACT__LEXICON", str(lexicon))
+    args = ["train", "gazetteer", "--corpora", str(corpora), "--out", str(out), "--use", "bc5cdr"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    lines = (out / "gazetteer.tsv").read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("# kg gazetteer: ") and '"corpora": ["bc5cdr"]' in lines[0]
+    # the fixture lexicon names cisplatin; the tiny corpus annotates all 3 occurrences
+    assert [line.split("\t") for line in lines[2:]] == [["Cisplatin", "Chemical", "3", "3"]]
+    monkeypatch.setenv("KG_EXTRACT__LEXICON", str(tmp_path / "missing.sqlite"))
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code != 0 and "kg vocab build" in result.output

@@ -1,4 +1,4 @@
-"""``kg train ner|re``: train the default recognizer and relation model from the corpora;
+"""``kg train ner|re|gazetteer``: train the default recognizer and relation model from the corpora;
 ``kg tune ner|re``: choose the tagger's or the relation model's thresholds on dev."""
 
 from __future__ import annotations
@@ -175,6 +175,92 @@ def train_re_cmd(
     click.echo(
         f"best epoch {record['training'].get('best_epoch')}, threshold {record['threshold']}; "
         f"model in {out}"
+    )
+
+
+@train_group.command("gazetteer")
+@click.option(
+    "--corpora",
+    "corpora_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    required=True,
+    help="Folder with the corpora (bc5cdr/, biored/, ncbi_disease/, aioner/).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="The tagger's folder; gazetteer.tsv is written there.",
+)
+@click.option(
+    "--use", multiple=True, help="Corpus by name (repeat); default: the tagger's training mix."
+)
+@click.option(
+    "--min-share",
+    default=0.5,
+    show_default=True,
+    type=click.FloatRange(0.0, 1.0),
+    help="Share of a name's occurrences the corpora must annotate.",
+)
+@click.option(
+    "--min-annotated",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Annotated occurrences a name to add needs.",
+)
+@click.option(
+    "--drop-below",
+    default=0.1,
+    show_default=True,
+    type=click.FloatRange(0.0, 1.0),
+    help="A name annotated less than this share of its occurrences is dropped (0: none).",
+)
+@click.option(
+    "--drop-seen",
+    default=3,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Occurrences a name to drop needs.",
+)
+@click.pass_context
+def train_gazetteer_cmd(
+    ctx: click.Context,
+    corpora_dir: Path,
+    out: Path,
+    use: tuple[str, ...],
+    **limits: Any,
+) -> None:
+    """List the lexicon names the training corpora annotate most times they occur, and those
+    they almost never annotate: the entity stage recognizes the first where the tagger found
+    nothing and drops the second where it found them (extractors/ner/gazetteer.py).
+
+    Needs the lexicon (`kg vocab build`). The shipped list: kg train gazetteer --corpora
+    ../shared/data/corpora --out extractors/ner/model (about a minute).
+    """
+    from functools import lru_cache
+
+    from extractors.linker import Linker
+    from extractors.ner.gazetteer import build, write_gazetteer
+    from extractors.registry import lexicon_path
+    from kg.cli.app import settings_from
+    from kg.errors import ModelNotInstalledError
+
+    path = lexicon_path(settings_from(ctx))
+    if not path.is_file():
+        raise ModelNotInstalledError(
+            f"no lexicon at {path}: the gazetteer lists lexicon names",
+            hint="build it with `kg vocab build` (a few minutes)",
+        )
+    with Linker(path) as linker:
+        named = lru_cache(maxsize=None)(linker.types_named)
+        rows, record = build(corpora_dir, named, use or None, **limits)
+    written = write_gazetteer(out, rows, record)
+    added = ", ".join(f"{k} {v}" for k, v in record["added"].items())
+    dropped = sum(record["dropped"].values())
+    click.echo(
+        f"of {record['candidates']} names counted: {len(rows) - dropped} to add ({added}), "
+        f"{dropped} to drop; wrote {written}"
     )
 
 
