@@ -468,6 +468,10 @@ def test_join_adjacent_makes_one_span_of_parts_a_space_or_hyphen_separates() -> 
         ("ulcer", 0.9, ()),
     ]
     assert join_adjacent(text, [male, Span(6, 18, D)])[0] == male  # more than a space between
+    # after a class noun, the next span is another name: "genetic disorder" + "ataxia-..."
+    text = "the genetic disorder ataxia-telangiectasia"
+    disorder, at = Span(4, 20, D), Span(21, 42, D)
+    assert join_adjacent(text, [disorder, at]) == [disorder, at]
 
 
 def _doc(pmid: str, text: str, mentions: list[tuple[str, EntityType]]) -> Document:

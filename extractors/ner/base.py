@@ -16,6 +16,7 @@ Heavy imports (torch, transformers, gliner) happen inside the backend's loader, 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,6 +108,40 @@ def trim(text: str, span: Span, words: bool = False) -> Span | None:
     return Span(start, end, span.type, span.score, span.ids)
 
 
+#: Nouns that end a name of a class: a span after one is another name, not the rest of this
+#: one ("genetic disorder" + "ataxia-telangiectasia", "solid tumor" + "rhabdomyosarcoma").
+_HEAD_NOUNS = frozenset(
+    [
+        "disease",
+        "diseases",
+        "disorder",
+        "disorders",
+        "syndrome",
+        "syndromes",
+        "condition",
+        "conditions",
+        "illness",
+        "tumor",
+        "tumors",
+        "tumour",
+        "tumours",
+        "cancer",
+        "cancers",
+        "carcinoma",
+        "carcinomas",
+        "deficiency",
+        "deficiencies",
+        "infection",
+        "infections",
+    ]
+)
+
+
+def _last_word(piece: str) -> str:
+    words = re.findall(r"[A-Za-z]+", piece)
+    return words[-1].lower() if words else ""
+
+
 def join_adjacent(text: str, spans: Sequence[Span]) -> list[Span]:
     """Spans of one type that only a space or a hyphen separates, as one span ("male" +
     "breast cancer" -> "male breast cancer"): the tagger sometimes begins a second span at a
@@ -115,7 +150,12 @@ def join_adjacent(text: str, spans: Sequence[Span]) -> list[Span]:
     out: list[Span] = []
     for span in sorted(spans, key=lambda s: (s.start, s.end)):
         prev = out[-1] if out else None
-        if prev and prev.type == span.type and text[prev.end : span.start] in (" ", "-"):
+        if (
+            prev
+            and prev.type == span.type
+            and text[prev.end : span.start] in (" ", "-")
+            and _last_word(text[prev.start : prev.end]) not in _HEAD_NOUNS
+        ):
             ids = prev.ids if prev.ids == span.ids else ()
             span = Span(prev.start, span.end, span.type, min(prev.score, span.score), ids)
             out.pop()

@@ -98,7 +98,7 @@ def labelled_windows(tokenizer: Any, config: TrainConfig) -> tuple[list[Window],
                 label_window(w, mentions, TYPES, corpus.types)
                 out.append(w)
                 n += 1
-        counts[name] = n
+        counts[name] = counts.get(name, 0) + n  # a corpus named twice counts twice
     return out, counts
 
 

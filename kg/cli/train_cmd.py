@@ -43,7 +43,10 @@ def _training_options(
             help="Base encoder: a pinned known name or a local Hugging Face model folder.",
         ),
         click.option(
-            "--use", "use", multiple=True, help=f"Training corpus by name (repeat); {mix}."
+            "--use",
+            "use",
+            multiple=True,
+            help=f"Training corpus by name (repeat; a name given twice trains on it twice); {mix}.",
         ),
         click.option("--dev", "dev", multiple=True, help="Dev corpus by name (repeat)."),
         click.option("--epochs", default=4, show_default=True, type=click.IntRange(min=1)),
