@@ -123,7 +123,9 @@ def train_ner_cmd(init: Path | None, **options: Any) -> None:
     """Fine-tune the six-type tagger and keep the epoch with the best dev score.
 
     The shipped model (docs/models/ner.md): kg train ner --corpora ../shared/data/corpora
-    --out /tmp/ner-run --epochs 2, then --init /tmp/ner-run --epochs 2 --lr 5e-5 --seed 14.
+    --out /tmp/ner-run --epochs 2, then --init /tmp/ner-run --epochs 2 --lr 5e-5 --seed 14, then
+    --init <that> --epochs 2 --lr 5e-5 --seed 15 --precision bfloat16 with BC5CDR named twice in
+    --use; kg tune ner after each.
     """
     from extractors.ner import train
 
@@ -181,6 +183,14 @@ def train_re_cmd(
     )
 
 
+_SHARE = click.FloatRange(0.0, 1.0)
+
+
+def _limit(flag: str, default: float, kind: click.ParamType, text: str) -> Callable:
+    """One of the gazetteer's numeric limits, its default shown in --help."""
+    return click.option(flag, default=default, show_default=True, type=kind, help=text)
+
+
 @train_group.command("gazetteer")
 @click.option(
     "--corpora",
@@ -198,34 +208,15 @@ def train_re_cmd(
 @click.option(
     "--use", multiple=True, help="Corpus by name (repeat); default: the tagger's training mix."
 )
-@click.option(
-    "--min-share",
-    default=0.5,
-    show_default=True,
-    type=click.FloatRange(0.0, 1.0),
-    help="Share of a name's occurrences the corpora must annotate.",
-)
-@click.option(
-    "--min-annotated",
-    default=1,
-    show_default=True,
-    type=click.IntRange(min=1),
-    help="Annotated occurrences a name to add needs.",
-)
-@click.option(
+@_limit("--min-share", 0.5, _SHARE, "Share of a name's occurrences the corpora must annotate.")
+@_limit("--min-annotated", 1, click.IntRange(min=1), "Annotated occurrences a name to add needs.")
+@_limit(
     "--drop-below",
-    default=0.1,
-    show_default=True,
-    type=click.FloatRange(0.0, 1.0),
-    help="A name annotated less than this share of its occurrences is dropped (0: none).",
+    0.1,
+    _SHARE,
+    "A name annotated less than this share of its occurrences is dropped (0: none).",
 )
-@click.option(
-    "--drop-seen",
-    default=3,
-    show_default=True,
-    type=click.IntRange(min=1),
-    help="Occurrences a name to drop needs.",
-)
+@_limit("--drop-seen", 3, click.IntRange(min=1), "Occurrences a name to drop needs.")
 @click.pass_context
 def train_gazetteer_cmd(
     ctx: click.Context,
