@@ -3,7 +3,10 @@
 :class:`EntityExtractor` is the pipeline's extractor for entities (the ``Extractor`` protocol of
 :mod:`kg.pipeline`). For a batch of documents it
 
-1. asks the recognizer (any backend of :mod:`extractors.ner.base`) for typed spans;
+1. asks the recognizer (any backend of :mod:`extractors.ner.base`) for typed spans, trims and
+   joins them (:mod:`extractors.ner.base`), applies the tagger's gazetteer
+   (:mod:`extractors.ner.gazetteer`) and drops a disease's leading course or severity word
+   where the rest is a lexicon name and the whole is not ("acute choreoathetosis");
 2. *propagates* them within each abstract (``[extract] propagate``): a short form whose long
    form was recognized ("cisplatin (CDDP)"), or the long form's last words ("ribavirin-induced
    hemolytic anemia (RIHA)"; not after a preposition: "deleted in colorectal carcinoma (DCC)"
@@ -92,6 +95,40 @@ def propagate(
     return resolve_overlaps(out)
 
 
+#: Words of a disease's course or severity, not of its name ("acute choreoathetosis").
+COURSE_WORDS = frozenset(
+    [
+        "acute",
+        "chronic",
+        "subacute",
+        "severe",
+        "mild",
+        "moderate",
+        "fatal",
+        "massive",
+        "advanced",
+        "delayed",
+        "transient",
+        "persistent",
+        "recurrent",
+        "progressive",
+        "idiopathic",
+    ]
+)
+
+
+def _without_course(text: str, span: Span, linker: Linker) -> Span:
+    """A disease span without a leading course or severity word, where the rest is a lexicon
+    name and the whole is not ("acute renal failure" is MeSH's; "acute choreoathetosis" is not)."""
+    surface = text[span.start : span.end]
+    first, _, rest = surface.partition(" ")
+    if span.type is not EntityType.DISEASE or first.lower() not in COURSE_WORDS or not rest:
+        return span
+    if linker.exact(surface, span.type) or not linker.exact(rest, span.type):
+        return span
+    return Span(span.end - len(rest), span.end, span.type, span.score, span.ids)
+
+
 class EntityExtractor:
     """Recognizer + propagation + linker, as one pipeline extractor."""
 
@@ -129,6 +166,8 @@ class EntityExtractor:
         spans = [t for t in (trim(text, s, words=True) for s in spans) if t is not None]
         if self.gazetteer is not None:
             spans = self.gazetteer.apply(text, spans)
+        if self.linker is not None:
+            spans = [_without_course(text, s, self.linker) for s in spans]
         spread = self.spread != "none"
         abbreviations = find_abbreviations(text) if (spread or self.linker) else []
         if spread:

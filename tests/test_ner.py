@@ -557,3 +557,18 @@ def test_kg_train_gazetteer_lists_names_from_the_corpora_and_the_lexicon(
     monkeypatch.setenv("KG_EXTRACT__LEXICON", str(tmp_path / "missing.sqlite"))
     result = CliRunner().invoke(main, args)
     assert result.exit_code != 0 and "kg vocab build" in result.output
+
+
+def test_a_course_word_is_dropped_where_the_rest_is_the_lexicons_name(tmp_path: Path) -> None:
+    from extractors.entities import _without_course
+    from extractors.linker import Linker
+    from extractors.vocab import build_lexicon
+    from tests.test_vocab import fixture_sources
+
+    build_lexicon(fixture_sources(), tmp_path / "lexicon.sqlite")
+    text = "chronic anemia, severe psychosis, acute cough and chronic cisplatin"
+    spans = [Span(0, 14, D), Span(16, 32, D), Span(34, 45, D), Span(50, 67, C)]
+    with Linker(tmp_path / "lexicon.sqlite") as linker:
+        out = [text[s.start : s.end] for s in (_without_course(text, s, linker) for s in spans)]
+    # "cough" is no name of the fixture lexicon, and a chemical keeps its words
+    assert out == ["anemia", "psychosis", "acute cough", "chronic cisplatin"]
