@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Protocol
 
 from kg.errors import InputError, KGError, ModelNotInstalledError, SchemaError
+from kg.memory import release_freed_memory
 from kg.model import (
     AnnotatedRelation,
     DeletedCitation,
@@ -365,7 +366,18 @@ EXTRACTION_ERRORS = (KGError, ValueError, RuntimeError, IndexError)
 
 
 def extract_all(extractor: Extractor, docs: list[Document]) -> list[Document | InputError]:
-    """Run the extractor on a chunk; when the chunk fails, find the document that fails."""
+    """Run the extractor on a chunk; when the chunk fails, find the document that fails.
+
+    Afterwards the heap is trimmed if it has grown (:mod:`kg.memory`), so that a long run's
+    resident memory stays flat.
+    """
+    try:
+        return _extract_chunk(extractor, docs)
+    finally:
+        release_freed_memory()
+
+
+def _extract_chunk(extractor: Extractor, docs: list[Document]) -> list[Document | InputError]:
     batch = getattr(extractor, "batch", None)
     if batch is not None and len(docs) > 1:
         try:
