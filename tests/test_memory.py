@@ -1,0 +1,23 @@
+"""kg.memory: the heap is trimmed when resident memory has grown, not after every chunk."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from kg import memory
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc, calls glibc")
+def test_the_heap_is_trimmed_only_after_it_grew(monkeypatch) -> None:
+    assert memory.resident_bytes() > 10 * 2**20
+    assert memory.release_freed_memory(growth=0)  # grown since the start: trimmed
+    assert not memory.release_freed_memory(growth=2**40)  # not grown by a terabyte since
+    calls = []
+    monkeypatch.setattr(memory, "_trim", lambda: calls.append)
+    monkeypatch.setattr(memory, "_after_last_trim", 0)
+    assert memory.release_freed_memory(growth=2**20) and calls == [0]
+    assert not memory.release_freed_memory(growth=2**20) and calls == [0]  # nothing grew since
+    monkeypatch.setattr(memory, "_trim", lambda: None)  # not glibc: nothing to call
+    assert not memory.release_freed_memory(growth=0)
