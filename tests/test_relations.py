@@ -679,7 +679,7 @@ def test_kg_train_re_and_ner_from_the_command_line(encoder_dir: Path, corpora: P
     assert (tmp_path / "ner" / "tagger.json").is_file()
 
 
-def test_kg_train_re_continues_a_model_with_type_loss_in_bfloat16(
+def test_kg_train_re_continues_a_model_with_type_loss_and_balance_in_bfloat16(
     tiny_re: Path, encoder_dir: Path, corpora: Path, tmp_path
 ) -> None:
     from kg.cli.app import main
@@ -689,13 +689,14 @@ def test_kg_train_re_continues_a_model_with_type_loss_in_bfloat16(
         main,
         ["train", "re", "--corpora", str(corpora), "--out", str(out), "--max-len", "64",
          "--base", str(encoder_dir), "--init", str(tiny_re), "--type-loss", "1",
-         "--precision", "bfloat16", "--epochs", "1", "--lr", "1e-4", "--threads", "1",
-         "--no-progress"],
+         "--type-balance", "0.5", "--precision", "bfloat16", "--epochs", "1", "--lr", "1e-4",
+         "--threads", "1", "--no-progress"],
     )  # fmt: skip
     assert res.exit_code == 0, res.output
     record = json.loads((out / "relations.json").read_text())
     training = record["training"]
     assert training["type_loss"] == 1.0 and training["precision"] == "bfloat16"
+    assert training["type_balance"] == 0.5 and max(training["type_weights"]) > 1.0
     assert training["init_training"]["epochs"] == 40  # the tiny model's own record
     # Started from a trained model, one epoch keeps what it found.
     assert training["epochs_dev"][0]["gold_entity_f1"]["biored"]["pair"] > 50
@@ -754,3 +755,48 @@ def test_the_relation_stage_gets_the_lexicons_disease_hierarchy(
         with_extract(most_specific_disease=False), relations=f"re:{tiny_re}", entities=False
     )
     assert off.broader is None and off.identity != found.identity
+
+
+def test_found_mentions_keep_the_gold_identifiers_they_overlap() -> None:
+    from extractors.entities import EntityExtractor
+    from extractors.ner.base import load_recognizer
+    from extractors.relations.train import with_found_mentions
+
+    terms = Path(__file__).parent / "fixtures" / "ner_terms"
+    doc = make_doc(
+        "9",
+        "Aspirin-induced acute kidney injury in mice.",
+        "Zorbide was given.",
+        [("Aspirin", "Chemical", "D000082"), ("kidney injury", "Disease", "D007674"),
+         ("Zorbide", "Chemical", "D999999")],
+        [("Positive_Correlation", "D000082", "D007674")],
+    )  # fmt: skip
+    unknown = frozenset({("MESH:D000082", "MESH:D999999")})
+    finder = EntityExtractor(load_recognizer(f"dictionary:{terms}"), None)
+    ((found, kept),) = with_found_mentions([(doc, unknown)], finder)
+    assert kept == unknown and found.relations == doc.relations
+    assert [(m.text, m.ids) for m in found.mentions] == [
+        ("Aspirin", ("MESH:D000082",)),  # the dictionary says D001241: the gold ID is kept
+        ("acute kidney injury", ("MESH:D007674",)),  # the found span, the gold ID
+        ("mice", ("NCBITaxon:10090",)),  # not in the gold: its own ID
+    ]  # and Zorbide, which the entity stage misses, is gone
+
+
+def test_type_weights_lift_rare_types_up_to_the_cap() -> None:
+    from extractors.relations.train import MAX_TYPE_WEIGHT, TYPES, Example, type_weights
+
+    common, rare = TYPES.index(ASSOC), TYPES.index(NEG)
+
+    def row(positive: int | None) -> list[float | None]:
+        cells: list[float | None] = [None] * len(TYPES)
+        cells[common] = 1.0 if positive == common else 0.0
+        cells[rare] = 1.0 if positive == rare else 0.0
+        return cells
+
+    rows = [row(common)] * 30 + [row(rare)] + [row(None)] * 91
+    data = [Example(encoded=None, labels=rows, novelty=[None] * len(rows))]
+    weights = type_weights(data, 0.5)
+    assert weights[common] == round((92 / 30) ** 0.5, 3)
+    assert weights[rare] == MAX_TYPE_WEIGHT  # sqrt(121 / 1) = 11, capped
+    assert all(w == 1.0 for t, w in enumerate(weights) if t not in (common, rare))
+    assert type_weights(data, 0.0) == [1.0] * len(TYPES)

@@ -163,8 +163,27 @@ def train_ner_cmd(init: Path | None, **options: Any) -> None:
     help="Weight of a cross-entropy over the types of each related pair (trains the choice "
     "between Positive and Negative_Correlation directly); 0 is off.",
 )
+@click.option(
+    "--type-balance",
+    default=0.0,
+    show_default=True,
+    type=click.FloatRange(0.0, 1.0),
+    help="Weigh each type's positives by (negatives / positives) ** this (capped at 8), so "
+    "that rare types are fitted; 0 weighs every cell alike, 0.5 is the square root.",
+)
+@click.option(
+    "--found-entities",
+    multiple=True,
+    help="Also train on this corpus with the entity stage's mentions in place of the gold "
+    "ones (repeat); found mentions that overlap a gold one keep its identifiers.",
+)
 def train_re_cmd(
-    init_tagger: Path | None, init: Path | None, type_loss: float, **options: Any
+    init_tagger: Path | None,
+    init: Path | None,
+    type_loss: float,
+    type_balance: float,
+    found_entities: tuple[str, ...],
+    **options: Any,
 ) -> None:
     """Fine-tune the document-level relation model on gold entities; keep the best epoch and
     the decision threshold that scores best on the dev splits.
@@ -176,7 +195,15 @@ def train_re_cmd(
     from extractors.relations import train
 
     out = options["out"]
-    record = _run(train, options, init_tagger=init_tagger, init=init, type_loss=type_loss)
+    record = _run(
+        train,
+        options,
+        init_tagger=init_tagger,
+        init=init,
+        type_loss=type_loss,
+        type_balance=type_balance,
+        found_entities=found_entities,
+    )
     click.echo(
         f"best epoch {record['training'].get('best_epoch')}, threshold {record['threshold']}; "
         f"model in {out}"
