@@ -1,4 +1,5 @@
-"""``kg train re``: fine-tune the relation model on gold entities, keep the best epoch.
+"""``kg train re``: fine-tune the relation model on gold entities (and, where asked, on the
+entity stage's), keep the best epoch.
 
 The corpora (:data:`TRAIN_CORPORA`) each say which relation types they annotate between which
 entity types; a corpus trains only those sigmoids (the others are masked), so BC5CDR's
@@ -126,8 +127,8 @@ class TrainConfig:
     #: sigmoids: it trains the choice between types (Positive vs Negative_Correlation) directly.
     type_loss: float = 0.0
     #: Exponent of each type's positive weight, (negatives / positives) ** balance, capped at
-    #: :data:`MAX_TYPE_WEIGHT`: 0 weighs every cell alike, and rare types (treats, 6% of the
-    #: chemical-disease cells) drown among the easy negatives of eight sigmoids.
+    #: :data:`MAX_TYPE_WEIGHT`: 0 weighs every cell alike, and rare types (Negative_Correlation
+    #: is positive in 5% of the cells that state it) drown among the easy negatives.
     type_balance: float = 0.0
     #: Corpora trained a second time with the entity stage's mentions in place of the gold ones
     #: (:func:`with_found_mentions`), so that the model meets the markers it is run on.
