@@ -51,8 +51,10 @@ def release_freed_memory(growth: int = TRIM_GROWTH) -> bool:
     """
     global _after_last_trim
     trim = _trim()
+    if trim is None:
+        return False
     now = resident_bytes()
-    if trim is None or not now or now - _after_last_trim < growth:
+    if not now or now - _after_last_trim < growth:
         return False
     trim(0)
     _after_last_trim = resident_bytes()
