@@ -56,7 +56,7 @@ def load_extractor(  # noqa: ANN201
     _set_threads(cfg.threads)
     found = load_entity_extractor(settings, recognizer) if entities else None
     spec = relations or cfg.relations
-    precision = resolve(cfg.precision)
+    precision = resolve(cfg.precision, settings.cache_dir)
     backend = load_relation_backend(spec, cfg.relation_threshold)
     if backend is not None and hasattr(backend, "set_precision"):
         backend.set_precision(precision)
@@ -131,7 +131,7 @@ def load_entity_extractor(settings: Settings, recognizer: str | None = None):  #
             )
         linker = Linker(path)
     spec = recognizer_spec(recognizer or cfg.recognizer)
-    precision = resolve(cfg.precision)
+    precision = resolve(cfg.precision, settings.cache_dir)
     model = load_recognizer(spec)
     if hasattr(model, "set_precision"):
         model.set_precision(precision)

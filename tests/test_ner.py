@@ -259,18 +259,6 @@ def test_each_precision_finds_what_float32_finds_and_says_so(tiny_tagger: Path, 
         assert len(missed) <= max(1, len(want) // 3), missed
 
 
-def test_precision_auto_is_bfloat16_only_on_native_hardware(monkeypatch) -> None:
-    from extractors import precision
-
-    monkeypatch.setattr(precision, "native_bfloat16", lambda: True)
-    assert precision.resolve("auto") == "bfloat16"
-    monkeypatch.setattr(precision, "native_bfloat16", lambda: False)
-    assert precision.resolve("auto") == "float32"
-    assert precision.resolve("int8") == "int8"
-    with pytest.raises(ConfigError, match="precision"):
-        precision.resolve("float8")
-
-
 def test_extraction_output_round_trips_through_pubtator(tiny_tagger: Path, tmp_path: Path) -> None:
     from kg.readers import read_path
     from loaders.files.pubtator import write_pubtator
