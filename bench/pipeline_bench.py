@@ -29,6 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.ner_bench import SHARED, read_docs, spread_docs  # noqa: E402
+from extractors.precision import resolve  # noqa: E402
 from extractors.registry import load_extractor  # noqa: E402
 from kg.config import load_settings  # noqa: E402
 
@@ -41,6 +42,9 @@ def main() -> None:
     parser.add_argument("--first", action="store_true", help="The first abstracts, not spread.")
     parser.add_argument("--compare", help="Number formats to run one after another, e.g. "
                         "float32,bfloat16 (each in its own process).")  # fmt: skip
+    parser.add_argument("--overlap", action="store_true", help="Full pass with the entity stage "
+                        "of the next chunk in a second thread beside the relation stage of this "
+                        "one (an experiment: bench/RESULTS.md, stop 15).")  # fmt: skip
     default_out = Path(__file__).parent / "results" / "pipeline_bench.json"
     parser.add_argument("--out", type=Path, default=default_out)
     args = parser.parse_args()
@@ -70,13 +74,17 @@ def main() -> None:
     entities_s, _ = timed(extractor.entities.batch)
     if linker is not None:  # the full pass links the same mentions as cold as the first did
         linker.clear_caches()
-    full_s, annotated = timed(extractor.batch)
+    if args.overlap:
+        full_s, annotated = overlapped(extractor, docs, chunk)
+    else:
+        full_s, annotated = timed(extractor.batch)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     by_type = Counter(r.type.value for d in annotated for r in d.relations)
     result = {
         "documents": len(docs),
         "sample": "first" if args.first else "spread over all baseline abstracts",
         "precision": settings.extract.precision,
+        "resolved_precision": resolve(settings.extract.precision, settings.cache_dir),
         "chars_per_doc": round(sum(len(d.text) for d in docs) / max(len(docs), 1)),
         "extractor": extractor.name,
         "model_load_s": round(load_s, 2),
@@ -89,10 +97,29 @@ def main() -> None:
         "relations_by_type": dict(by_type.most_common()),
         "peak_rss_mb": round(peak_mb),
         "threads": __import__("torch").get_num_threads(),
+        "overlap": args.overlap,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(result, indent=2))
+
+
+def overlapped(extractor, docs: list, chunk: int) -> tuple[float, list]:  # noqa: ANN001
+    """The full pass with chunk i+1's entity stage in a worker thread while chunk i's relation
+    stage runs (torch releases the GIL inside its operators, so the two can share the cores)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    chunks = [docs[a : a + chunk] for a in range(0, len(docs), chunk)]
+    start = time.perf_counter()
+    out: list = []
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(extractor.entities.batch, chunks[0]) if chunks else None
+        for k in range(len(chunks)):
+            found = pending.result()
+            if k + 1 < len(chunks):
+                pending = pool.submit(extractor.entities.batch, chunks[k + 1])
+            out.extend(extractor.relate(found))
+    return time.perf_counter() - start, out
 
 
 def compare(args: argparse.Namespace) -> None:
@@ -102,6 +129,7 @@ def compare(args: argparse.Namespace) -> None:
         out = args.out.with_name(f"pipeline_bench_{precision}.json")
         command = [sys.executable, __file__, "--limit", str(args.limit), "--out", str(out)]
         command += ["--input", str(args.input)] + (["--first"] if args.first else [])
+        command += ["--overlap"] if args.overlap else []
         if args.relations:
             command += ["--relations", args.relations]
         env = {**os.environ, "KG_EXTRACT__PRECISION": precision}

@@ -60,6 +60,10 @@ class RelationExtractor:
         if self.entities is not None:
             many = getattr(self.entities, "batch", None)
             docs = list(many(docs)) if many else [self.entities(d) for d in docs]
+        return self.relate(docs)
+
+    def relate(self, docs: Sequence[Document]) -> list[Document]:
+        """The relation stage alone, on documents whose mentions are already found."""
         predicted = self.relations.predict(docs) if docs else []
         if self.broader is not None:
             predicted = [
