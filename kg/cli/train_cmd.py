@@ -77,8 +77,9 @@ def _training_options(
             type=click.Choice(["float32", "bfloat16"]),
             default="float32",
             show_default=True,
-            help="Forward passes in float32, or under bfloat16 autocast (~1.5x faster on CPUs "
-            "with native bfloat16; weights and updates stay float32).",
+            help="Forward passes in float32, or under bfloat16 autocast (weights and updates "
+            "stay float32). bfloat16 was ~1.5x faster on AMD EPYC and slower on an Intel Xeon "
+            "without AMX (bench/RESULTS.md): time a few steps of each first.",
         ),
         click.option("--no-progress", is_flag=True, help="No progress bar."),
     ]
