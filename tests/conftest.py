@@ -71,6 +71,9 @@ def _isolated_environment() -> Iterator[None]:
             leaky = name.startswith(LEAKY_PREFIX) and not name.startswith(KEPT_PREFIX)
             if leaky or name in LEAKY_ENV:
                 patch.delenv(name)
+        # The models run in the reference format: `auto` would probe this (often busy) machine
+        # and keep its verdict in the developer's cache folder for later real runs.
+        patch.setenv("KG_EXTRACT__PRECISION", "float32")
         yield
 
 
