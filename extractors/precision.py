@@ -55,7 +55,9 @@ AUTO_CHOICES = ("float32", "bfloat16")
 PROBE_VERSION = 1
 
 
+@cache
 def _cpuinfo() -> str:
+    """The text of /proc/cpuinfo, read once per process ("" where there is none)."""
     try:
         return Path("/proc/cpuinfo").read_text(errors="replace")
     except OSError:
