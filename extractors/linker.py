@@ -9,7 +9,9 @@
    (Schwartz–Hearst, :mod:`extractors.abbreviations`), looked up exactly;
 3. the mention text, looked up exactly (after :func:`~extractors.vocab.normalize_name`), then
    its :func:`rewrites`: a chemical without a trailing counter-ion ("fenoprofen calcium" ->
-   "fenoprofen"), a disease's "tumor" as MeSH's "neoplasm" ("liver tumors");
+   "fenoprofen"), a disease's "tumor" as MeSH's "neoplasm" ("liver tumors"), an organ's
+   adjective as its noun ("renal impairment" -> "kidney impairment") and a disease's
+   adjective as its noun ("neutropenic" -> "neutropenia", "migraineurs" -> "migraine");
 4. fuzzy candidates: names sharing character 3-grams with the long form, then with the
    mention, with Jaccard similarity at least ``fuzzy_threshold``;
 5. diseases only: the head, the longest run of the mention's trailing words that the training
@@ -138,15 +140,77 @@ def _species_tuple(context: str | None) -> tuple[int, ...]:
 
 _TUMOR = re.compile(r"\btumou?r(s?)\b", re.IGNORECASE)
 
+#: A disease named by its adjective or by its patients ("dyskinetic", "neutropenic",
+#: "migraineurs"): the adjective's ending -> the noun's, tried in this order on the last word.
+ADJECTIVE_ENDINGS: tuple[tuple[str, str], ...] = (
+    ("etic", "esia"),  # dyskinetic -> dyskinesia
+    ("ptic", "psy"),  # cataleptic -> catalepsy, epileptic -> epilepsy
+    ("atic", "asis"),  # psoriatic -> psoriasis
+    ("otic", "osis"),  # cirrhotic -> cirrhosis, psychotic -> psychosis
+    ("tic", "sis"),  # septic -> sepsis
+    ("ic", "ia"),  # neutropenic -> neutropenia, arrhythmic -> arrhythmia
+    ("ic", "y"),  # hypertrophic -> hypertrophy, neuropathic -> neuropathy
+    ("ic", "e"),  # asystolic -> asystole
+    ("ic", "es"),  # diabetic -> diabetes
+    ("ous", "a"),  # edematous -> edema
+    ("al", ""),  # aneurysmal -> aneurysm
+    ("al", "a"),  # anginal -> angina
+    ("ful", ""),  # painful -> pain
+    ("oid", "osis"),  # choreoathetoid -> choreoathetosis
+    ("eurs", "e"),  # migraineurs -> migraine
+    ("eur", "e"),
+)
+#: Shortest last word the endings are tried on (shorter adjectives are mostly not diseases').
+ADJECTIVE_MIN_LEN = 6
+#: Organ adjectives -> the organ's noun, the form MeSH and CTD name most diseases by
+#: ("renal impairment" -> "kidney impairment", "pulmonary toxicity" -> "lung toxicity").
+ORGAN_NOUNS: dict[str, str] = {
+    "renal": "kidney",
+    "hepatic": "liver",
+    "cardiac": "heart",
+    "myocardial": "heart",
+    "pulmonary": "lung",
+    "gastric": "stomach",
+    "cerebral": "brain",
+    "ocular": "eye",
+    "cutaneous": "skin",
+    "dermal": "skin",
+    "pancreatic": "pancreas",
+    "splenic": "spleen",
+    "ovarian": "ovary",
+    "testicular": "testis",
+    "muscular": "muscle",
+}
+_ORGAN_RE = re.compile(r"\b(" + "|".join(ORGAN_NOUNS) + r")\b", re.IGNORECASE)
+
 
 def rewrites(text: str, etype: EntityType) -> list[str]:
     """Other forms of a mention to look up exactly when the mention itself is not a name."""
     if etype is EntityType.CHEMICAL:
         base = without_salt(text)
         return [base] if base else []
-    if etype is EntityType.DISEASE and _TUMOR.search(text):
-        return [_TUMOR.sub(r"neoplasm\1", text)]
-    return []
+    if etype is not EntityType.DISEASE:
+        return []
+    out = [_TUMOR.sub(r"neoplasm\1", text)] if _TUMOR.search(text) else []
+    out.extend(noun_forms(text))
+    organ = _ORGAN_RE.sub(lambda m: ORGAN_NOUNS[m.group(1).lower()], text)
+    if organ != text:
+        out.extend([organ, *noun_forms(organ)])
+    return out
+
+
+def noun_forms(text: str) -> list[str]:
+    """``text`` with its last word's adjective ending replaced by each noun ending."""
+    head, _, last = text.rpartition(" ")
+    word = last.lower()
+    if len(word) < ADJECTIVE_MIN_LEN:
+        return []
+    prefix = f"{head} " if head else ""
+    return [
+        f"{prefix}{word[: -len(adj)]}{noun}"
+        for adj, noun in ADJECTIVE_ENDINGS
+        if word.endswith(adj)
+    ]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -82,6 +82,20 @@ def test_rewrites() -> None:
     assert rewrites("liver tumors", D) == ["liver neoplasms"]
     assert rewrites("Brain Tumour", D) == ["Brain neoplasm"]
     assert rewrites("tumorigenesis", D) == [] and rewrites("liver tumors", C) == []
+    # a disease's adjective, or its patients, as the noun; an organ's adjective as its noun
+    assert "dyskinesia" in rewrites("dyskinetic", D)
+    assert "neutropenia" in rewrites("neutropenic", D)
+    assert rewrites("migraineurs", D) == ["migraine"]
+    assert rewrites("renal impairment", D) == ["kidney impairment"]
+    assert "lung hypertrophy" in rewrites("Pulmonary hypertrophic", D)
+    # short words and other types are left alone
+    assert rewrites("toxic", D) == [] and rewrites("dyskinetic", C) == []
+
+
+def test_a_disease_adjective_links_by_its_noun(linker: Linker) -> None:
+    found = linker.link("anemic", D)
+    assert top(found) == "MESH:D000740" and found[0].matched == "anemia"
+    assert linker.link("anemically", D) == []
 
 
 def test_a_salt_mention_links_by_its_base_name(linker: Linker) -> None:
