@@ -172,18 +172,11 @@ def score_relations(
     :func:`relation_scope`) are not scored at any level; ``pred_types`` gives each predicted
     identifier's entity type per document.
     """
+    scoped = in_scope(pred, pred_types, scope)
     scores: dict[str, PRF] = {level: PRF() for level in RELATION_LEVELS}
     for pmid, gold_items in gold.items():
         g = list(gold_items)
-        p = []
-        for item in pred.get(pmid, ()):
-            (a, b), rtype, _ = item
-            if scope is not None:
-                doc_types = pred_types.get(pmid, {})
-                kinds = frozenset((doc_types.get(a), doc_types.get(b)))
-                if rtype not in scope[0] or kinds not in scope[1]:
-                    continue
-            p.append(item)
+        p = scoped.get(pmid, [])
         scores["pair"].add({x[0] for x in g}, {x[0] for x in p})
         scores["pair+type"].add({x[:2] for x in g}, {x[:2] for x in p})
         if any(x[2] is not None for x in g):
@@ -191,3 +184,86 @@ def score_relations(
     if not scores["pair+type+novelty"].tp + scores["pair+type+novelty"].fn:
         del scores["pair+type+novelty"]
     return scores
+
+
+def in_scope(
+    pred: Mapping[str, Iterable[RelationItem]],
+    pred_types: Mapping[str, Mapping[str, EntityType]],
+    scope: Scope | None,
+) -> dict[str, list[RelationItem]]:
+    """The predictions a gold file with ``scope`` can judge (all of them when it is None)."""
+    out: dict[str, list[RelationItem]] = {}
+    for pmid, items in pred.items():
+        doc_types = pred_types.get(pmid, {})
+        out[pmid] = [
+            item
+            for item in items
+            if scope is None
+            or (
+                item[1] in scope[0]
+                and frozenset((doc_types.get(item[0][0]), doc_types.get(item[0][1]))) in scope[1]
+            )
+        ]
+    return out
+
+
+def relation_breakdown(
+    gold: Mapping[str, Iterable[RelationItem]],
+    pred: Mapping[str, Iterable[RelationItem]],
+    entity_types: Mapping[str, Mapping[str, EntityType]],
+    scope: Scope | None = None,
+    pred_types: Mapping[str, Mapping[str, EntityType]] | None = None,
+) -> dict[str, dict[str, PRF]]:
+    """Relation scores per entity-type pair (``Chemical-Disease``: the levels of
+    :func:`score_relations`) and per relation type (``Positive_Correlation``: pair+type, and
+    novelty where the gold states it).
+
+    Where one figure hides where a model fails (BioRED's gene-gene pairs, say), these show it.
+    A relation's entity-type pair comes from ``entity_types`` (per document, the gold file's
+    types of its identifiers, else the prediction's); both sides of a pair of identifiers thus
+    fall in the same group. ``scope`` is applied as :func:`score_relations` applies it, with
+    ``pred_types`` (default ``entity_types``), so the groups add up to its figures.
+    """
+    from extractors.relations.candidates import pair_name
+
+    def kind(pmid: str, pair: tuple[str, str]) -> str:
+        doc_types = entity_types.get(pmid, {})
+        a, b = doc_types.get(pair[0]), doc_types.get(pair[1])
+        return pair_name(a, b) if a is not None and b is not None else "unknown"
+
+    groups: dict[str, tuple[dict[str, list], dict[str, list]]] = {}
+    pmids = set(gold)
+    for side, items in enumerate((gold, in_scope(pred, pred_types or entity_types, scope))):
+        for pmid, xs in items.items():
+            if pmid not in pmids:
+                continue
+            for x in xs:
+                for name in (kind(pmid, x[0]), x[1].value):
+                    group = groups.setdefault(name, ({p: [] for p in pmids}, {}))
+                    group[side].setdefault(pmid, []).append(x)
+    out: dict[str, dict[str, PRF]] = {}
+    types = {t.value for t in RelationType}
+    for name in sorted(groups, key=lambda n: (n in types, n)):
+        scores = score_relations(*groups[name], {})
+        if name in types:
+            scores.pop("pair")  # one type's pairs that match are matches of its type too
+        out[name] = scores
+    return out
+
+
+def format_breakdown(title: str, breakdown: Mapping[str, Mapping[str, PRF]]) -> str:
+    """A fixed-width table of :func:`relation_breakdown`: pair and pair+type F1 per group."""
+    lines = [
+        title,
+        f"  {'group':<22} {'level':<10} {'P':>6} {'R':>6} {'F1':>6} {'gold':>6} {'pred':>6}",
+    ]
+    for name, scores in breakdown.items():
+        for level in ("pair", "pair+type"):
+            s = scores.get(level)
+            if s is None:
+                continue
+            lines.append(
+                f"  {name:<22} {level:<10} {100 * s.precision:6.2f} {100 * s.recall:6.2f} "
+                f"{100 * s.f1:6.2f} {s.tp + s.fn:6d} {s.tp + s.fp:6d}"
+            )
+    return "\n".join(lines)

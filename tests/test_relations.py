@@ -11,7 +11,13 @@ from types import SimpleNamespace
 import pytest
 from click.testing import CliRunner
 
-from extractors.evaluation import CID_SCOPE, relation_item, relation_scope, score_relations
+from extractors.evaluation import (
+    CID_SCOPE,
+    relation_breakdown,
+    relation_item,
+    relation_scope,
+    score_relations,
+)
 from extractors.relations.candidates import (
     TYPE_PAIRS,
     DocEntity,
@@ -133,6 +139,47 @@ def test_relation_scores_by_hand() -> None:
     only = score_relations(cid, pred, types, CID_SCOPE)
     assert (only["pair"].tp, only["pair"].fp, only["pair"].fn) == (1, 0, 0)
     assert "pair+type+novelty" not in only
+
+
+def test_relation_breakdown_by_entity_type_pair_and_relation_type() -> None:
+    gold = {
+        "1": [relation_item("A", "B", POS, True), relation_item("G", "H", ASSOC, None)],
+        "2": [relation_item("A", "B", NEG, None)],
+    }
+    pred = {
+        "1": [
+            relation_item("A", "B", POS, True),  # right
+            relation_item("G", "H", POS, None),  # gene-gene: pair right, type wrong
+        ],
+        "2": [relation_item("A", "B", NEG, None), relation_item("A", "G", ASSOC, None)],
+        "9": [relation_item("A", "B", POS, None)],  # a document the gold does not have
+    }
+    types = {"1": {"A": C, "B": D, "G": G, "H": G}, "2": {"A": C, "B": D, "G": G}}
+    by = relation_breakdown(gold, pred, types)
+    assert list(by) == ["Chemical-Disease", "Chemical-Gene", "Gene-Gene",
+                        "Association", "Negative_Correlation", "Positive_Correlation"]  # fmt: skip
+    cd, gg = by["Chemical-Disease"], by["Gene-Gene"]
+    assert (cd["pair+type"].tp, cd["pair+type"].fp, cd["pair+type"].fn) == (2, 0, 0)
+    assert (gg["pair"].tp, gg["pair+type"].tp, gg["pair+type"].fp) == (1, 0, 1)
+    assert (by["Chemical-Gene"]["pair"].fp, by["Chemical-Gene"]["pair"].fn) == (1, 0)
+    # per relation type: pair+type only; a wrong type is a miss of the gold's type and a
+    # false positive of the predicted one
+    assert "pair" not in by["Association"]
+    assert (by["Association"]["pair+type"].fn, by["Association"]["pair+type"].fp) == (1, 1)
+    assert (
+        by["Positive_Correlation"]["pair+type"].tp,
+        by["Positive_Correlation"]["pair+type"].fp,
+    ) == (1, 1)
+    # the groups add up to the headline figures
+    total = score_relations(gold, pred, types, None)
+    pairs = [v for k, v in by.items() if "-" in k]
+    for level in ("pair", "pair+type"):
+        assert sum(v[level].tp for v in pairs) == total[level].tp
+        assert sum(v[level].fp for v in pairs) == total[level].fp
+        assert sum(v[level].fn for v in pairs) == total[level].fn
+    # BC5CDR's scope leaves the chemical-gene prediction out of every group
+    cid = {"1": [relation_item("A", "B", POS, None)], "2": []}
+    assert "Chemical-Gene" not in relation_breakdown(cid, pred, types, CID_SCOPE)
 
 
 def test_predicted_relations_carry_score_source_and_sentences() -> None:
@@ -406,6 +453,20 @@ def test_kg_eval_re_end_to_end_and_gold_entities(tiny_re: Path, corpora: Path, n
     )  # fmt: skip
     assert res.exit_code == 0, res.output
     assert "pair+type" in res.output and "novelty" not in res.output
+    # --breakdown: a table per entity-type pair and relation type, and the same in JSON
+    res = runner.invoke(
+        main,
+        ["eval", "re", "--gold", str(gold), "--predictions", str(gold), "--breakdown"],
+        obj={"settings": no_link},
+    )  # fmt: skip
+    assert res.exit_code == 0 and "by entity-type pair and type" in res.output, res.output
+    res = runner.invoke(
+        main,
+        ["eval", "re", "--gold", str(gold), "--predictions", str(gold), "--breakdown", "--json"],
+        obj={"settings": no_link},
+    )  # fmt: skip
+    groups = json.loads(res.output)["predictions"]["breakdown"]
+    assert groups and all(s["pair+type"]["f1"] == 100.0 for s in groups.values())
     # a predictions file is scored without a model: gold against itself is perfect
     res = runner.invoke(main, ["eval", "re", "--gold", str(gold), "--predictions", str(gold)],
                         obj={"settings": no_link})  # fmt: skip

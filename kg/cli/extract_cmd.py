@@ -297,6 +297,12 @@ def eval_norm_cmd(
     help="end-to-end: the models find and link the entities first; gold-entities: the gold "
     "file's mentions are given and only relations are predicted.",
 )
+@click.option(
+    "--breakdown",
+    is_flag=True,
+    help="Also score each entity-type pair (Chemical-Disease, Gene-Gene, ...) and each "
+    "relation type on its own.",
+)
 @_json
 @click.pass_context
 def eval_re_cmd(
@@ -307,6 +313,7 @@ def eval_re_cmd(
     relations: str | None,
     predictions: Path | None,
     mode: str,
+    breakdown: bool,
     as_json: bool,
 ) -> None:
     """Document-level relation precision, recall and F1: pair (the two IDs, either order),
@@ -315,9 +322,10 @@ def eval_re_cmd(
     Only the relation types and entity-type pairs the gold file annotates are scored (BC5CDR:
     chemical-induced disease, read as Positive_Correlation between a chemical and a disease).
 
-    Example: kg eval re --gold ../shared/data/corpora/bc5cdr/dev.pubtator
+    Example: kg eval re --gold ../shared/data/corpora/bc5cdr/dev.pubtator --breakdown
     """
-    from extractors.run import evaluate_relations, gold_documents
+    from extractors.evaluation import format_breakdown
+    from extractors.run import evaluate_relations, gold_documents, relations_breakdown
 
     gold_docs = gold_documents(gold, fmt)
     runs: dict[str, list] = {}
@@ -342,12 +350,21 @@ def eval_re_cmd(
                 )
             )
     results = {name: evaluate_relations(gold_docs, docs) for name, docs in runs.items()}
+    groups = {
+        name: relations_breakdown(gold_docs, docs) if breakdown else {}
+        for name, docs in runs.items()
+    }
     if as_json:
-        click.echo(
-            json.dumps(
-                {n: {k: v.as_dict() for k, v in r.items()} for n, r in results.items()}, indent=2
-            )
-        )
+        out: dict[str, dict] = {}
+        for name, scores in results.items():
+            out[name] = {k: v.as_dict() for k, v in scores.items()}
+            if breakdown:
+                out[name]["breakdown"] = {
+                    g: {k: v.as_dict() for k, v in s.items()} for g, s in groups[name].items()
+                }
+        click.echo(json.dumps(out, indent=2))
         return
     for name, scores in results.items():
         _print(f"relations ({name}): {gold.name}", scores, False)
+        if breakdown:
+            click.echo(format_breakdown(f"by entity-type pair and type ({name})", groups[name]))
