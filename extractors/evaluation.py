@@ -106,11 +106,16 @@ def format_table(title: str, scores: Mapping[str, PRF]) -> str:
     for name, s in sorted(scores.items(), key=lambda kv: (kv[0] == "all", kv[0])):
         if s.tp + s.fp + s.fn == 0:
             continue
-        lines.append(
-            f"  {name:<10} {100 * s.precision:6.2f} {100 * s.recall:6.2f} {100 * s.f1:6.2f} "
-            f"{s.tp + s.fn:6d} {s.tp + s.fp:6d}"
-        )
+        lines.append(f"  {name:<10} {_cells(s)}")
     return "\n".join(lines)
+
+
+def _cells(s: PRF) -> str:
+    """P, R, F1 (percent), gold and predicted counts, in fixed-width columns."""
+    return (
+        f"{100 * s.precision:6.2f} {100 * s.recall:6.2f} {100 * s.f1:6.2f} "
+        f"{s.tp + s.fn:6d} {s.tp + s.fp:6d}"
+    )
 
 
 #: A relation reduced to what scoring looks at: (id, id) in sorted order, type, novelty.
@@ -262,8 +267,5 @@ def format_breakdown(title: str, breakdown: Mapping[str, Mapping[str, PRF]]) -> 
             s = scores.get(level)
             if s is None:
                 continue
-            lines.append(
-                f"  {name:<22} {level:<10} {100 * s.precision:6.2f} {100 * s.recall:6.2f} "
-                f"{100 * s.f1:6.2f} {s.tp + s.fn:6d} {s.tp + s.fp:6d}"
-            )
+            lines.append(f"  {name:<22} {level:<10} {_cells(s)}")
     return "\n".join(lines)
