@@ -58,6 +58,8 @@ class RelationCorpus:
     #: entity-type pairs annotated; None = every allowed pair
     pairs: frozenset[frozenset[EntityType]] | None = None
     novelty: bool = False
+    #: ``pubtator`` (a file kg.readers reads) or ``chemprot`` (a ChemProt split folder)
+    reader: str = "pubtator"
     #: TSV files (pmid, label, id1, id2) with the relations, when the text file has none
     relation_files: tuple[str, ...] = ()
     #: their labels as relation types; a label mapped to None marks its pair as unknown
@@ -98,7 +100,16 @@ TRAIN_CORPORA: tuple[RelationCorpus, ...] = (
         ),
         labels=CHEMDISGENE_LABELS,
     ),
+    RelationCorpus(
+        "chemprot",
+        "chemprot/training",
+        frozenset({POS, NEG}),
+        frozenset({frozenset((C, EntityType.GENE))}),
+        reader="chemprot",
+    ),
 )
+#: What ``kg train re`` trains on unless ``--use`` says otherwise.
+DEFAULT_CORPORA: tuple[str, ...] = ("biored", "bc5cdr", "chemdisgene")
 DEV_CORPORA: tuple[RelationCorpus, ...] = (
     RelationCorpus("biored", "biored/dev.pubtator", novelty=True),
     RelationCorpus("bc5cdr", "bc5cdr/dev.pubtator", CID, CHEM_DISEASE),
@@ -117,7 +128,7 @@ class TrainConfig:
     corpora_dir: Path
     out: Path
     base: str = "all-MiniLM-L6-v2"
-    corpora: tuple[str, ...] = tuple(c.name for c in TRAIN_CORPORA)
+    corpora: tuple[str, ...] = DEFAULT_CORPORA
     dev: tuple[str, ...] = tuple(c.name for c in DEV_CORPORA)
     #: Start the encoder from a tagger artifact's fine-tuned layers (the shipped NER model).
     init_tagger: Path | None = None
@@ -169,6 +180,11 @@ def read_corpus(
             f"corpus file not found: {path}",
             hint="point --corpora at the folder holding biored/, bc5cdr/ and chemdisgene/",
         )
+    if corpus.reader == "chemprot":
+        from extractors.relations.chemprot import read_chemprot
+
+        rows = read_chemprot(path)
+        return rows[: config.max_docs] if config.max_docs else rows
     docs = [d for d in read_path(path, "pubtator") if isinstance(d, Document)]
     docs = docs[: config.max_docs] if config.max_docs else docs
     if not corpus.relation_files:
