@@ -244,8 +244,9 @@ def relation_breakdown(
                 continue
             for x in xs:
                 for name in (kind(pmid, x[0]), x[1].value):
-                    group = groups.setdefault(name, ({p: [] for p in pmids}, {}))
-                    group[side].setdefault(pmid, []).append(x)
+                    if name not in groups:  # every gold document, so that misses count
+                        groups[name] = ({p: [] for p in pmids}, {})
+                    groups[name][side].setdefault(pmid, []).append(x)
     out: dict[str, dict[str, PRF]] = {}
     types = {t.value for t in RelationType}
     for name in sorted(groups, key=lambda n: (n in types, n)):

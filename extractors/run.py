@@ -14,7 +14,6 @@ from typing import TextIO
 from extractors.evaluation import (
     PRF,
     Item,
-    Scope,
     relation_breakdown,
     relation_item,
     relation_scope,
@@ -143,25 +142,26 @@ def _entity_types(doc: Document) -> dict[str, EntityType]:
 
 def evaluate_relations(gold: Sequence[Document], predicted: Sequence[Document]) -> dict[str, PRF]:
     """Document-level relation scores of predictions against gold (see ``score_relations``)."""
-    g, p, scope = _relation_items(gold), _relation_items(predicted), _scope(gold)
-    return score_relations(g, p, {d.pmid: _entity_types(d) for d in predicted}, scope)
+    g, p = _relation_items(gold), _relation_items(predicted)
+    gold_types = {d.pmid: _entity_types(d) for d in gold}
+    return score_relations(
+        g, p, {d.pmid: _entity_types(d) for d in predicted}, relation_scope(g, gold_types)
+    )
 
 
 def relations_breakdown(
     gold: Sequence[Document], predicted: Sequence[Document]
 ) -> dict[str, dict[str, PRF]]:
     """The scores of :func:`evaluate_relations` per entity-type pair and per relation type."""
-    predicted_types = {d.pmid: _entity_types(d) for d in predicted}
-    types = {d.pmid: {**predicted_types.get(d.pmid, {}), **_entity_types(d)} for d in gold}
     g, p = _relation_items(gold), _relation_items(predicted)
-    return relation_breakdown(g, p, types, _scope(gold), predicted_types)
+    gold_types = {d.pmid: _entity_types(d) for d in gold}
+    predicted_types = {d.pmid: _entity_types(d) for d in predicted}
+    types = {k: {**predicted_types.get(k, {}), **v} for k, v in gold_types.items()}
+    scope = relation_scope(g, gold_types)
+    return relation_breakdown(g, p, types, scope, predicted_types)
 
 
 def _relation_items(docs: Sequence[Document]) -> dict[str, list]:
     return {
         d.pmid: [relation_item(r.id1, r.id2, r.type, r.novel) for r in d.relations] for d in docs
     }
-
-
-def _scope(gold: Sequence[Document]) -> Scope | None:
-    return relation_scope(_relation_items(gold), {d.pmid: _entity_types(d) for d in gold})

@@ -350,10 +350,11 @@ def eval_re_cmd(
                 )
             )
     results = {name: evaluate_relations(gold_docs, docs) for name, docs in runs.items()}
-    groups = {
-        name: relations_breakdown(gold_docs, docs) if breakdown else {}
-        for name, docs in runs.items()
-    }
+    groups = (
+        {name: relations_breakdown(gold_docs, docs) for name, docs in runs.items()}
+        if breakdown
+        else {}
+    )
     if as_json:
         out: dict[str, dict] = {}
         for name, scores in results.items():
