@@ -180,8 +180,7 @@ class EntityExtractor:
                 continue
             ids = s.ids
             if not ids and self.linker is not None:
-                found = self.linker.link(surface, s.type, text, table)
-                ids = (found[0].curie,) if found else ()
+                ids = self.linker.link_ids(surface, s.type, text, table)
             mentions.append(
                 Mention(
                     start=s.start,

@@ -23,6 +23,10 @@
    (a name only the mouse vocabulary has, in a paper on human cells), the preferred species'
    gene of the same symbol (Polg -> POLG; human and mouse orthologs mostly share symbols).
 
+:meth:`Linker.link_ids` gives the IDs a mention names: one, or one per name where the mention
+coordinates several and is not a name as a whole ("MMP-1, -2 and -9", "caspase-3/7", "breast and
+ovarian cancer"; :func:`coordinated_parts`), as the corpora annotate such composite mentions.
+
 Candidates of the requested type only. Ranking: genes of the preferred species first (the
 species the context names most, human on ties and by default; where that species has no gene
 vocabulary, genes only the training corpora name), then the prior (how often the training
@@ -214,6 +218,59 @@ def noun_forms(text: str) -> list[str]:
 
 
 # ---------------------------------------------------------------------------------------------
+# Coordinated mentions: one span naming several entities
+# ---------------------------------------------------------------------------------------------
+
+#: A list of numbers after a stem: "MMP-1, -2, -9, and -12", "caspase-3/7", "ERK1/2",
+#: "FGF receptors 2 and 4", "SOCS-1 and -3".
+_NUMBERED = re.compile(
+    r"^(?P<stem>.*?[A-Za-z)])(?P<sep>[- ]?)(?P<first>\d+[a-z]?)"
+    r"(?P<rest>(?:\s*(?:,\s*(?:and|or)?|/|\band\b|\bor\b|&)\s*-?\s*\d+[a-z]?)+)$"
+)
+_ITEM = re.compile(r"\d+[a-z]?")
+#: Conjuncts sharing a head: "breast and ovarian cancer", "B1 and B2 receptors",
+#: "L- and T-type channels".
+_SHARED_HEAD = re.compile(
+    r"^(?P<first>[\w()+]+-?)(?P<more>(?:\s*,\s*[\w()+]+-?)*)\s*,?\s+(?:and|or|&)\s+"
+    r"(?P<last>[\w()+-]+)\s+(?P<head>\S.*)$"
+)
+#: Two or more whole names joined: "hypertension and metabolic dysfunction".
+_CONJUNCTION = re.compile(r"\s*(?:,\s*(?:and|or)\s+|,\s*|\s+(?:and|or|&)\s+)")
+
+
+def coordinated_parts(text: str) -> list[list[str]]:
+    """Readings of a mention as several names, most specific first (each a list of two or
+    more names): numbered members of one stem ("MMP-1, -2 and -9" -> MMP-1, MMP-2, MMP-9;
+    a plural stem also in the singular), conjuncts sharing a head ("breast and ovarian
+    cancer" -> breast cancer, ovarian cancer; "L- and T-type channels" -> L-type channels,
+    T-type channels), and the conjuncts as they stand. The linker takes the first reading
+    whose every part is a name (:meth:`Linker.link_ids`)."""
+    text = text.strip()
+    readings: list[list[str]] = []
+    m = _NUMBERED.match(text)
+    if m:
+        stem, sep = m.group("stem"), m.group("sep")
+        numbers = [m.group("first"), *_ITEM.findall(m.group("rest"))]
+        stems = [stem]
+        if re.search(r"[a-rtvz]s$", stem) and len(stem.rsplit(" ", 1)[-1]) > 4:
+            stems.append(stem[:-1])  # "FGF receptors 2 and 4" -> "FGF receptor 2"
+        readings.extend([f"{s}{sep}{n}" for n in numbers] for s in stems)
+    m = _SHARED_HEAD.match(text)
+    if m:
+        firsts = [m.group("first"), *re.findall(r"[\w()+]+-?", m.group("more")), m.group("last")]
+        head = m.group("head")
+        suffix = m.group("last").partition("-")[2]  # "L- and T-type" -> "type"
+        readings.append(
+            [f"{w}{suffix} {head}" if w.endswith("-") else f"{w} {head}" for w in firsts]
+        )
+    if _CONJUNCTION.search(text):
+        parts = [p for p in _CONJUNCTION.split(text) if p]
+        if len(parts) >= 2:
+            readings.append(parts)
+    return [r for r in readings if len(r) >= 2 and len(set(r)) == len(r)]
+
+
+# ---------------------------------------------------------------------------------------------
 # The linker
 # ---------------------------------------------------------------------------------------------
 
@@ -324,6 +381,39 @@ class Linker:
         if etype is EntityType.GENE and found:
             return self._in_species(found, taxa)
         return found
+
+    def link_ids(
+        self,
+        mention_text: str,
+        etype: EntityType,
+        context: str | None = None,
+        abbreviations: Mapping[str, str] | Sequence[Abbreviation] | None = None,
+    ) -> tuple[str, ...]:
+        """The IDs a mention names: its top candidate's, or one per part where it coordinates
+        several names ("MMP-1, -2 and -9", "breast and ovarian cancer"). A mention linked
+        exactly as a whole keeps that one ID; otherwise the first of
+        :func:`coordinated_parts`' readings whose every part is a name (looked up exactly, or
+        by a rewrite) gives the parts' IDs, and failing that the top candidate is taken."""
+        found = self.link(mention_text, etype, context, abbreviations)
+        if found and found[0].method in ("exact", "abbreviation"):
+            return (found[0].curie,)
+        if etype is not EntityType.VARIANT:
+            taxa = self._species(context)
+            for parts in coordinated_parts(mention_text):
+                ids = [self._named(part, etype, taxa) for part in parts]
+                if all(ids):
+                    return tuple(dict.fromkeys(i for i in ids if i))
+        return (found[0].curie,) if found else ()
+
+    def _named(self, text: str, etype: EntityType, taxa: tuple[int, ...]) -> str | None:
+        """The top ID of ``text`` looked up exactly or by a rewrite (no fuzzy step)."""
+        for form in (text, *rewrites(text, etype)):
+            found = self._exact(form, etype, taxa, "exact")
+            if found:
+                if etype is EntityType.GENE:
+                    found = self._in_species(found, taxa)
+                return found[0].curie
+        return None
 
     def _steps(
         self,
@@ -668,11 +758,11 @@ def evaluate_gold_mentions(
             s = scores.setdefault(m.type, TypeScores())
             s.mentions += 1
             s.gold_concepts.update((doc.pmid, i) for i in m.ids)
-            found = linker.link(m.text, m.type, context, abbreviations)
+            found = linker.link_ids(m.text, m.type, context, abbreviations)
             if found:
                 s.linked += 1
-                s.predicted_concepts.add((doc.pmid, found[0].curie))
-                if found[0].curie in m.ids:
+                s.predicted_concepts.update((doc.pmid, i) for i in found)
+                if found[0] in m.ids:
                     s.correct += 1
     return scores
 

@@ -9,6 +9,7 @@ import pytest
 
 from extractors.linker import (
     Linker,
+    coordinated_parts,
     evaluate_gold_mentions,
     normalize_variant,
     rewrites,
@@ -134,6 +135,49 @@ def test_a_disease_links_by_the_head_the_corpora_annotated(linker: Linker) -> No
 def test_fuzzy_threshold_can_refuse(linker: Linker) -> None:
     strict = Linker(linker.path, fuzzy_threshold=0.95)
     assert strict.link("cis-diaminedichloroplatinum", C) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "first_reading"),
+    [
+        ("MMP-1, -2, -9, and -12", ["MMP-1", "MMP-2", "MMP-9", "MMP-12"]),
+        ("caspase-3/7", ["caspase-3", "caspase-7"]),
+        ("ERK1/2", ["ERK1", "ERK2"]),
+        ("SOCS-1 and -3", ["SOCS-1", "SOCS-3"]),
+        ("breast and ovarian cancer", ["breast cancer", "ovarian cancer"]),
+        (
+            "brain, breast, and prostate cancer",
+            ["brain cancer", "breast cancer", "prostate cancer"],
+        ),
+        ("L- and T-type calcium channels", ["L-type calcium channels", "T-type calcium channels"]),
+        ("anemia or psychosis", ["anemia", "psychosis"]),
+    ],
+)
+def test_coordinated_parts(text: str, first_reading: list[str]) -> None:
+    assert coordinated_parts(text)[0] == first_reading
+
+
+def test_coordinated_parts_plural_stem_and_plain_names() -> None:
+    readings = coordinated_parts("FGF receptors 2 and 4")
+    assert ["FGF receptor 2", "FGF receptor 4"] in readings
+    for single in ("IL-6", "p38", "CYP2C9", "Na+/K+ ATPase", "multiple sclerosis"):
+        assert coordinated_parts(single) == []
+
+
+def test_a_coordinated_mention_links_to_each_entity_it_names(linker: Linker) -> None:
+    assert linker.link_ids("MMP-2/-9", G) == ("NCBIGene:4313", "NCBIGene:4318")
+    assert linker.link_ids("matrix metalloproteinases 2 and 9", G) == (
+        "NCBIGene:4313",
+        "NCBIGene:4318",
+    )
+    assert linker.link_ids("anemia and multiple sclerosis", D) == ("MESH:D000740", "MESH:D009103")
+    # every part must be a name; else the mention links as a whole, as link() does
+    assert linker.link_ids("MMP-2 and -7", G) == tuple(
+        c.curie for c in linker.link("MMP-2 and -7", G)[:1]
+    )
+    # a name that is one entity as a whole stays one
+    assert linker.link_ids("Diabetes Mellitus, Type 2", D) == ("MESH:D003924",)
+    assert linker.link_ids("TP53", G) == ("NCBIGene:7157",)
 
 
 def test_species_aware_genes(linker: Linker) -> None:
