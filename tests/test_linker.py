@@ -180,6 +180,17 @@ def test_a_coordinated_mention_links_to_each_entity_it_names(linker: Linker) -> 
     assert linker.link_ids("TP53", G) == ("NCBIGene:7157",)
 
 
+def test_an_unlinked_gene_named_as_a_mesh_protein_takes_the_gene_of_that_name(
+    linker: Linker,
+) -> None:
+    # "psoriasin" is no gene name, but MeSH's protein "S100 Calcium Binding Protein A7" is
+    # S100A7's full name
+    assert linker.exact("psoriasin", G) == []
+    found = linker.link("Psoriasin", G)
+    assert top(found) == "NCBIGene:6278" and found[0].method == "protein name"
+    assert linker.link("zorblaxine", G) == []
+
+
 def test_species_aware_genes(linker: Linker) -> None:
     assert top(linker.link("p53", G)) == "NCBIGene:7157"
     assert top(linker.link("p53", G, "Expression of p53 in patients.")) == "NCBIGene:7157"
