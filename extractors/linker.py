@@ -239,6 +239,7 @@ _SHARED_HEAD = re.compile(
     r"(?P<last>[\w()+-]+)\s+(?P<head>\S.*)$"
 )
 #: Two or more whole names joined: "hypertension and metabolic dysfunction".
+_LETTER = re.compile(r"[A-Za-z]")
 _CONJUNCTION = re.compile(r"\s*(?:,\s*(?:and|or)\s+|,\s*|\s+(?:and|or|&)\s+)")
 
 
@@ -271,7 +272,11 @@ def coordinated_parts(text: str) -> list[list[str]]:
         parts = [p for p in _CONJUNCTION.split(text) if p]
         if len(parts) >= 2:
             readings.append(parts)
-    return [r for r in readings if len(r) >= 2 and len(set(r)) == len(r)]
+    return [
+        r
+        for r in readings
+        if len(r) >= 2 and len(set(r)) == len(r) and all(_LETTER.search(p) for p in r)
+    ]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -160,7 +160,8 @@ def test_coordinated_parts(text: str, first_reading: list[str]) -> None:
 def test_coordinated_parts_plural_stem_and_plain_names() -> None:
     readings = coordinated_parts("FGF receptors 2 and 4")
     assert ["FGF receptor 2", "FGF receptor 4"] in readings
-    for single in ("IL-6", "p38", "CYP2C9", "Na+/K+ ATPase", "multiple sclerosis"):
+    # a part without a letter names nothing ("12, -16", a fragment of a longer list)
+    for single in ("IL-6", "p38", "CYP2C9", "Na+/K+ ATPase", "multiple sclerosis", "12, -16"):
         assert coordinated_parts(single) == []
 
 

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from pydantic import ValidationError
 
 from extractors.abbreviations import find_abbreviations
-from extractors.entities import EntityExtractor, propagate
+from extractors.entities import EntityExtractor, families_as_members, propagate
 from extractors.evaluation import score_concepts, score_mentions
 from extractors.ner.base import Span, load_recognizer, resolve_overlaps
 from extractors.ner.tagger import B, I, O, decode, label_window, windows
@@ -564,3 +564,20 @@ def test_a_course_word_is_dropped_where_the_rest_is_the_lexicons_name(tmp_path: 
         out = [text[s.start : s.end] for s in (_without_course(text, s, linker) for s in spans)]
     # "cough" is no name of the fixture lexicon, and a chemical keeps its words
     assert out == ["anemia", "psychosis", "acute cough", "chronic cisplatin"]
+
+
+def test_a_gene_family_in_the_plural_names_the_members_the_document_names() -> None:
+    G, D = EntityType.GENE, EntityType.DISEASE
+    mentions = [
+        Mention(0, 6, "MMP-2", G, ("NCBIGene:4313",)),
+        Mention(10, 15, "MMP 9", G, ("NCBIGene:4318",)),
+        Mention(20, 24, "MMPs", G, ("NCBIGene:4312",)),
+        Mention(30, 34, "MMP2", G, ("NCBIGene:4313",)),
+        Mention(40, 44, "TLRs", G, ()),  # no member named: left as it is
+        Mention(50, 55, "MMPs", D, ()),  # not a gene
+        Mention(60, 65, "MMPX", G, ("NCBIGene:1",)),  # no number: not a member
+    ]
+    out = families_as_members(mentions)
+    assert out[2].ids == ("NCBIGene:4313", "NCBIGene:4318")
+    # only the plural mention changes
+    assert out[:2] == mentions[:2] and out[3:] == mentions[3:]
