@@ -14,7 +14,10 @@
    tagger gave it another (the default, ``abbreviations``), and with ``names`` a name
    recognized once is recognized at its other whole-word occurrences too;
 3. links each mention with the lexicon (:class:`extractors.linker.Linker`), using the
-   abstract's abbreviation definitions and the species it names. A mention the lexicon cannot
+   abstract's abbreviation definitions and the species it names; a composite mention ("MMP-2
+   and -9") takes one ID per entity it names (:meth:`~extractors.linker.Linker.link_ids`), a
+   variant the ID its rs-id gives, and a gene family in the plural ("MMPs") the IDs of the
+   members the abstract names (:func:`families_as_members`). A mention the lexicon cannot
    link keeps no ID, and the graph gives it a stable provisional key.
 """
 
