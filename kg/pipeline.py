@@ -193,16 +193,21 @@ def _text_fields(doc: Document) -> tuple[object, ...]:
 
 
 def entities_of(record: PublicationRecord) -> dict[str, Entity]:
-    """Entities named in a record: the most frequent mention text is the name."""
+    """Entities named in a record: the most frequent text of the mentions that name the entity
+    alone is the name (a composite "MMP-2 and -9" or a family "MMPs" names several), else the
+    most frequent text of any."""
     texts: dict[str, Counter[str]] = {}
+    alone: dict[str, Counter[str]] = {}
     types: dict[str, EntityType] = {}
     for eid, m in record.mentions:
         texts.setdefault(eid, Counter())[m.text] += 1
+        if len(m.ids) <= 1:
+            alone.setdefault(eid, Counter())[m.text] += 1
         types.setdefault(eid, m.type)
     return {
         eid: Entity(
             id=eid,
-            name=counts.most_common(1)[0][0],
+            name=(alone.get(eid) or counts).most_common(1)[0][0],
             type=types[eid],
             synonyms=tuple(sorted(counts)),
         )

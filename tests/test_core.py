@@ -10,7 +10,7 @@ from kg.config import load_settings
 from kg.errors import ConfigError, ModelNotInstalledError, OffsetMismatchError, SchemaError
 from kg.identifiers import normalize_ids, provisional_id, to_pubtator_id
 from kg.model import DeletedCitation, Mention
-from kg.pipeline import Quarantine, RunReport, assemble, batches, records
+from kg.pipeline import Quarantine, RunReport, assemble, batches, entities_of, records
 from kg.schema import EntityType, RelationType, parse_entity_type, resolve_predicate
 from kg.text import sentence_spans
 from tests.helpers import LITHIUM, make_doc
@@ -175,3 +175,18 @@ def test_settings_layering(tmp_path) -> None:
     assert (s.neo4j.bolt_port, s.neo4j.heap, s.load.batch_size) == (9999, "3g", 7)
     with pytest.raises(ConfigError, match="bolt_port"):
         load_settings(environ={"KG_NEO4J__BOLT_PORT": "notaport", "HOME": str(tmp_path)})
+
+
+def test_an_entity_is_named_by_the_mentions_that_name_it_alone() -> None:
+    # "MMPs" names MMP2 and MMP9 (a family) more often than "MMP-2" names MMP2 alone
+    doc = make_doc(
+        "11",
+        "MMPs and MMPs again.",
+        "MMPs rise; MMP-2 rises.",
+        [("MMPs", "Gene", "4313,4318"), ("MMP-2", "Gene", "4313")],
+    )
+    record, _ = assemble(doc)
+    named = entities_of(record)
+    assert named["NCBIGene:4313"].name == "MMP-2"
+    assert named["NCBIGene:4313"].synonyms == ("MMP-2", "MMPs")
+    assert named["NCBIGene:4318"].name == "MMPs"  # no mention names it alone
