@@ -238,8 +238,8 @@ _SHARED_HEAD = re.compile(
     r"^(?P<first>[\w()+]+-?)(?P<more>(?:\s*,\s*[\w()+]+-?)*)\s*,?\s+(?:and|or|&)\s+"
     r"(?P<last>[\w()+-]+)\s+(?P<head>\S.*)$"
 )
-#: Two or more whole names joined: "hypertension and metabolic dysfunction".
 _LETTER = re.compile(r"[A-Za-z]")
+#: Two or more whole names joined: "hypertension and metabolic dysfunction".
 _CONJUNCTION = re.compile(r"\s*(?:,\s*(?:and|or)\s+|,\s*|\s+(?:and|or|&)\s+)")
 
 
@@ -420,20 +420,21 @@ class Linker:
         if etype is not EntityType.VARIANT:
             taxa = self._species(context)
             for parts in coordinated_parts(mention_text):
-                ids = [self._named(part, etype, taxa) for part in parts]
-                if all(ids):
-                    return tuple(dict.fromkeys(i for i in ids if i))
+                named = [self._named(part, etype, taxa) for part in parts]
+                if all(named):
+                    ids = (
+                        self._in_species(n, taxa) if etype is EntityType.GENE else n for n in named
+                    )
+                    return tuple(dict.fromkeys(n[0].curie for n in ids))
         return (found[0].curie,) if found else ()
 
-    def _named(self, text: str, etype: EntityType, taxa: tuple[int, ...]) -> str | None:
-        """The top ID of ``text`` looked up exactly or by a rewrite (no fuzzy step)."""
+    def _named(self, text: str, etype: EntityType, taxa: tuple[int, ...]) -> list[Candidate]:
+        """Step 3 of the module doc: ``text`` looked up exactly, then its rewrites."""
         for form in (text, *rewrites(text, etype)):
             found = self._exact(form, etype, taxa, "exact")
             if found:
-                if etype is EntityType.GENE:
-                    found = self._in_species(found, taxa)
-                return found[0].curie
-        return None
+                return found
+        return []
 
     def _steps(
         self,
@@ -454,13 +455,9 @@ class Linker:
                     return short
             if found:
                 return found
-        found = self._exact(text, etype, taxa, "exact")
+        found = self._named(text, etype, taxa)
         if found:
             return found
-        for other in rewrites(text, etype):
-            found = self._exact(other, etype, taxa, "exact")
-            if found:
-                return found
         queries = (long, text) if long else (text,)
         for query in queries:
             found = self._fuzzy_candidates(query, etype, taxa)
