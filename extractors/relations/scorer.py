@@ -241,8 +241,14 @@ def encode_with_attention(
     rows, length, _ = hidden.shape
     heads, size = module.num_attention_heads, module.attention_head_size
     q = module.query(hidden[row, pos]).view(len(row), heads, size)
-    k = module.key(hidden).view(rows, length, heads, size)[row]  # (Q, L, heads, size)
-    scores = torch.einsum("qhd,qlhd->qhl", q, k) * (size**-0.5)
+    k = module.key(hidden).view(rows, length, heads, size)
+    # row by row, so that no (queries, L, h) copy of the keys is made: a batch's rows are few,
+    # its queries (every mention of every document) many
+    scores = q.new_empty((len(row), heads, length))
+    for r in row.unique().tolist():
+        mine = (row == r).nonzero().squeeze(1)
+        scores[mine] = torch.einsum("qhd,lhd->qhl", q[mine], k[r])
+    scores = scores * (size**-0.5)
     scores = scores.masked_fill(mask[row][:, None, :] == 0, torch.finfo(scores.dtype).min)
     return out.last_hidden_state, scores.softmax(-1).mean(1)
 
