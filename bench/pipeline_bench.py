@@ -8,10 +8,13 @@ reads as a ratio), and reading the abstracts.
 
     .venv/bin/python bench/pipeline_bench.py --limit 1000
     .venv/bin/python bench/pipeline_bench.py --limit 1000 --compare float32,bfloat16
+    .venv/bin/python bench/pipeline_bench.py --limit 1000 --compare-workers 1,2,1,2
 
 ``--compare`` runs each number format (``[extract] precision``) in its own process, one after
 the other on the same abstracts, so each has its own peak RSS, and reports the speed ratios
-against the first.
+against the first; ``--compare-workers`` does the same for ``[extract] workers`` (model
+batches side by side, extractors/parallel.py). Both passes of a run use the configured
+workers: the entity stage alone and the full pipeline.
 """
 
 from __future__ import annotations
@@ -30,8 +33,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.ner_bench import SHARED, read_docs, spread_docs  # noqa: E402
 from extractors.precision import resolve  # noqa: E402
-from extractors.registry import load_extractor  # noqa: E402
+from extractors.registry import load_extractor, with_workers  # noqa: E402
 from kg.config import load_settings  # noqa: E402
+from kg.memory import release_freed_memory  # noqa: E402
 
 
 def main() -> None:
@@ -42,14 +46,22 @@ def main() -> None:
     parser.add_argument("--first", action="store_true", help="The first abstracts, not spread.")
     parser.add_argument("--compare", help="Number formats to run one after another, e.g. "
                         "float32,bfloat16 (each in its own process).")  # fmt: skip
+    parser.add_argument("--compare-workers", help="Worker counts to run one after another, "
+                        "e.g. 1,2 (each in its own process).")  # fmt: skip
     parser.add_argument("--overlap", action="store_true", help="Full pass with the entity stage "
                         "of the next chunk in a second thread beside the relation stage of this "
                         "one (an experiment: bench/RESULTS.md, stop 15).")  # fmt: skip
     default_out = Path(__file__).parent / "results" / "pipeline_bench.json"
+    parser.add_argument("--alternate", action="store_true", help="One process, one set of "
+                        "models: each chunk run one batch at a time and in two workers, taking "
+                        "turns, so that the machine's drift falls on both alike.")  # fmt: skip
     parser.add_argument("--out", type=Path, default=default_out)
     args = parser.parse_args()
     if args.compare:
-        compare(args)
+        compare(args, "KG_EXTRACT__PRECISION", args.compare)
+        return
+    if args.compare_workers:
+        compare(args, "KG_EXTRACT__WORKERS", args.compare_workers)
         return
 
     settings = load_settings()
@@ -57,21 +69,27 @@ def main() -> None:
         docs, read_s = read_docs(args.input, args.limit)
     else:
         docs, read_s = spread_docs(args.input, args.limit)
-    chunk = settings.extract.batch_size
     t0 = time.perf_counter()
     extractor = load_extractor(settings, None, args.relations)
     load_s = time.perf_counter() - t0
+    chunk = getattr(extractor, "chunk", settings.extract.batch_size)
+    workers = getattr(extractor, "workers", 1)
+    entities = with_workers(settings, extractor.entities)
     extractor.batch(docs[:4])  # warm-up: first calls allocate
+    if args.alternate:
+        alternated(settings, extractor, docs, args.out)
+        return
 
     def timed(fn) -> tuple[float, list]:
         start = time.perf_counter()
         out = []
         for a in range(0, len(docs), chunk):
             out.extend(fn(docs[a : a + chunk]))
+            release_freed_memory()  # as kg.pipeline.extract_all does after each chunk
         return time.perf_counter() - start, out
 
     linker = getattr(extractor.entities, "linker", None)
-    entities_s, _ = timed(extractor.entities.batch)
+    entities_s, _ = timed(entities.batch)
     if linker is not None:  # the full pass links the same mentions as cold as the first did
         linker.clear_caches()
     if args.overlap:
@@ -97,10 +115,62 @@ def main() -> None:
         "relations_by_type": dict(by_type.most_common()),
         "peak_rss_mb": round(peak_mb),
         "threads": __import__("torch").get_num_threads(),
+        "workers": workers,
+        "threads_per_worker": getattr(extractor, "threads", None),
         "overlap": args.overlap,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(result, indent=2))
+
+
+def alternated(settings, extractor, docs: list, out: Path) -> None:  # noqa: ANN001
+    """The full pipeline one batch at a time and in two workers on the same chunks, taking
+    turns (who goes first alternates), each with the linker's caches cleared first."""
+    from extractors.parallel import ParallelExtractor
+
+    inner = getattr(extractor, "inner", extractor)
+    threads = __import__("torch").get_num_threads()
+    batch = settings.extract.batch_size
+    parallel = ParallelExtractor(inner, workers=2, threads=max(1, threads // 2), batch_size=batch)
+
+    def one_at_a_time(part: list) -> list:
+        return [d for b in range(0, len(part), batch) for d in inner.batch(part[b : b + batch])]
+
+    runs = {"one batch at a time": one_at_a_time, "two workers": parallel.batch}
+    spent = dict.fromkeys(runs, 0.0)
+    found: dict[str, list] = {name: [] for name in runs}
+    linker = getattr(inner.entities, "linker", None)
+    for k, a in enumerate(range(0, len(docs), parallel.chunk)):
+        names = list(runs) if k % 2 == 0 else list(reversed(runs))
+        for name in names:
+            if linker is not None:
+                linker.clear_caches()
+            part = docs[a : a + parallel.chunk]
+            start = time.perf_counter()
+            annotated = runs[name](part)
+            spent[name] += time.perf_counter() - start
+            found[name].extend(annotated)
+            release_freed_memory()
+    parallel.close()
+
+    def key(doc) -> tuple:  # noqa: ANN001
+        return doc.mentions, [(r.type, r.id1, r.id2) for r in doc.relations]
+
+    plain, two = found.values()
+    same = all(key(x) == key(y) for x, y in zip(plain, two, strict=True))
+    result = {
+        "documents": len(docs),
+        "extractor": inner.name,
+        "threads": threads,
+        "chunk": parallel.chunk,
+        **{f"{name}, docs/s": round(len(docs) / s, 2) for name, s in spent.items()},
+        "two workers / one": round(spent["one batch at a time"] / spent["two workers"], 3),
+        "same mentions and relations": same,
+        "relations": sum(len(d.relations) for d in two),
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(result, indent=2))
 
 
@@ -122,17 +192,18 @@ def overlapped(extractor, docs: list, chunk: int) -> tuple[float, list]:  # noqa
     return time.perf_counter() - start, out
 
 
-def compare(args: argparse.Namespace) -> None:
-    """Each precision in a fresh process on the same abstracts; ratios against the first."""
+def compare(args: argparse.Namespace, variable: str, values: str) -> None:
+    """Each value of a setting (its environment ``variable``) in a fresh process on the same
+    abstracts, one after the other; speed ratios against the first."""
     runs = []
-    for precision in args.compare.split(","):
-        out = args.out.with_name(f"pipeline_bench_{precision}.json")
+    for k, value in enumerate(values.split(",")):
+        out = args.out.with_name(f"pipeline_bench_{k}_{value}.json")
         command = [sys.executable, __file__, "--limit", str(args.limit), "--out", str(out)]
         command += ["--input", str(args.input)] + (["--first"] if args.first else [])
         command += ["--overlap"] if args.overlap else []
         if args.relations:
             command += ["--relations", args.relations]
-        env = {**os.environ, "KG_EXTRACT__PRECISION": precision}
+        env = {**os.environ, variable: value}
         subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
         runs.append(json.loads(out.read_text(encoding="utf-8")))
         out.unlink()

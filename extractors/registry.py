@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Any
 
 from extractors.precision import resolve
 from kg.config import Settings
@@ -66,7 +67,7 @@ def load_extractor(  # noqa: ANN201
                 "relations are off ([extract] relations = none) and entities are not asked for",
                 hint="choose a relation model, or let the entity models run",
             )
-        return found
+        return with_workers(settings, found)
     from extractors.relations.extractor import RelationExtractor
 
     extractor = RelationExtractor(found, backend, _broader(settings, found))
@@ -80,7 +81,22 @@ def load_extractor(  # noqa: ANN201
         files_digest(Path(relation_files)),
         length=32,
     )
-    return extractor
+    return with_workers(settings, extractor)
+
+
+def with_workers(settings: Settings, extractor: Any) -> Any:
+    """``extractor`` run by ``[extract] workers`` threads side by side where that is more than
+    one (extractors/parallel.py), sharing the configured threads; else ``extractor`` itself."""
+    from extractors.parallel import ParallelExtractor, cpu_threads, resolve_workers
+
+    cfg = settings.extract
+    threads = cpu_threads(cfg.threads)
+    workers = resolve_workers(cfg.workers, threads)
+    if workers < 2:
+        return extractor
+    return ParallelExtractor(
+        extractor, workers=workers, threads=threads // workers, batch_size=cfg.batch_size
+    )
 
 
 def _broader(settings: Settings, found: object):  # noqa: ANN202

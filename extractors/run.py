@@ -56,6 +56,7 @@ def annotate(
     Input annotations are dropped first; ``keep_mentions`` keeps the mentions (relations on
     gold entities).
     """
+    chunk = max(chunk, getattr(extractor, "chunk", 0))  # a parallel extractor's: every worker busy
     pending: list[Document] = []
 
     def flush() -> Iterator[Document]:

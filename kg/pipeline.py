@@ -300,6 +300,7 @@ def records(
     stored state may not include what this run has still to write.
     """
     require_extraction(use_annotations, extractor)
+    chunk = max(chunk, getattr(extractor, "chunk", 0))  # a parallel extractor's: every worker busy
     pending: list[Document] = []
     first: list[bool] = []  # per pending document: its PMID's first appearance in this run
     seen: set[str] = set()

@@ -12,6 +12,7 @@ from kg import memory
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc, calls glibc")
 def test_the_heap_is_trimmed_only_after_it_grew(monkeypatch) -> None:
     assert memory.resident_bytes() > 10 * 2**20
+    monkeypatch.setattr(memory, "_after_last_trim", 0)  # as if no earlier test had trimmed
     assert memory.release_freed_memory(growth=0)  # grown since the start: trimmed
     assert not memory.release_freed_memory(growth=2**40)  # not grown by a terabyte since
     calls = []
@@ -21,3 +22,8 @@ def test_the_heap_is_trimmed_only_after_it_grew(monkeypatch) -> None:
     assert not memory.release_freed_memory(growth=2**20) and calls == [0]  # nothing grew since
     monkeypatch.setattr(memory, "_trim", lambda: None)  # not glibc: nothing to call
     assert not memory.release_freed_memory(growth=0)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="calls glibc")
+def test_threads_can_be_held_to_fewer_heaps() -> None:
+    assert memory.limit_heaps(8)  # glibc's mallopt accepts it (the process default is larger)

@@ -185,7 +185,7 @@ def _run_eval(
     if predictions is not None:
         predicted = gold_documents(predictions)
     else:
-        from extractors.registry import load_entity_extractor
+        from extractors.registry import load_entity_extractor, with_workers
 
         settings = settings_from(ctx)
         if not link:
@@ -195,7 +195,7 @@ def _run_eval(
                     "extract": {**settings.extract.model_dump(), "link": False},
                 }
             )
-        extractor = load_entity_extractor(settings, recognizer)
+        extractor = with_workers(settings, load_entity_extractor(settings, recognizer))
         report = ExtractReport()
         predicted = list(annotate(extractor, gold_docs, report, chunk=settings.extract.batch_size))
     return evaluate(gold_docs, predicted)
