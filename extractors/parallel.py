@@ -20,9 +20,13 @@ modules, the linker's SQLite connection is opened for use from any thread and it
 ``functools.lru_cache`` (thread-safe), and the fast tokenizers are only ever called without
 truncation or padding, so no call changes their settings while another one reads them.
 
-Once workers run, the process's threads share :data:`HEAPS` glibc heaps rather than one more per
-thread: what one batch frees is then reused by the next, wherever it runs, which keeps the peak
-memory of two batches in flight within issue 4's 2.5 GB (bench/RESULTS.md, stop 20).
+Memory is the price, and why one worker is the default (``[extract] workers = 1``). Once
+workers run, the process's threads share :data:`HEAPS` glibc heaps rather than one more per
+thread, and each worker's batch is followed by the heap trim of kg.memory; the benchmark's
+1,000 abstracts then peaked at 2.3 GB against 1.9-2.0 GB for one worker, but `kg ingest` of
+the baseline with two workers (before the trim per batch) reached 3.1 GB within 35,200 of its
+50,788 citations, over issue 4's 2.5 GB (bench/RESULTS.md, stop 20). Two batches of the
+longest abstracts in flight at once hold twice the activations of one.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from kg.memory import limit_heaps
+from kg.memory import limit_heaps, release_freed_memory
 from kg.model import Document
 
 #: Documents per chunk a caller should hand to a parallel extractor, per worker: each worker
@@ -113,11 +117,16 @@ class ParallelExtractor:
         # abstracts of about one length, and less of its padded size is padding
         order = sorted(range(len(docs)), key=lambda k: -len(docs[k].text))
         parts = [[docs[k] for k in order[a : a + step]] for a in range(0, len(docs), step)]
-        done = [doc for part in self._start().map(self.inner.batch, parts) for doc in part]
+        done = [doc for part in self._start().map(self._one_batch, parts) for doc in part]
         out: list[Document] = list(docs)
         for k, doc in zip(order, done, strict=True):
             out[k] = doc
         return out
+
+    def _one_batch(self, docs: list[Document]) -> list[Document]:
+        annotated = self.inner.batch(docs)
+        release_freed_memory()  # after each batch, as one batch at a time is trimmed
+        return annotated
 
     def close(self) -> None:
         """Stop the worker threads (they also stop when the process ends)."""

@@ -82,7 +82,7 @@ class ExtractConfig(_Frozen):
     most_specific_disease: bool = True
     batch_size: int = Field(ge=1)
     threads: int = Field(ge=0)
-    workers: int = Field(default=0, ge=0)
+    workers: int = Field(default=1, ge=0)
 
     @field_validator("propagate", mode="before")
     @classmethod
