@@ -36,6 +36,7 @@ from extractors.precision import resolve  # noqa: E402
 from extractors.registry import load_extractor, with_workers  # noqa: E402
 from kg.config import load_settings  # noqa: E402
 from kg.memory import release_freed_memory  # noqa: E402
+from kg.pipeline import chunk_for  # noqa: E402
 
 
 def main() -> None:
@@ -72,7 +73,7 @@ def main() -> None:
     t0 = time.perf_counter()
     extractor = load_extractor(settings, None, args.relations)
     load_s = time.perf_counter() - t0
-    chunk = getattr(extractor, "chunk", settings.extract.batch_size)
+    chunk = chunk_for(extractor, settings.extract.batch_size)  # as kg ingest hands it over
     workers = getattr(extractor, "workers", 1)
     entities = with_workers(settings, extractor.entities)
     extractor.batch(docs[:4])  # warm-up: first calls allocate

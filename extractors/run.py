@@ -23,7 +23,7 @@ from extractors.evaluation import (
 )
 from kg.errors import ConfigError, InputError
 from kg.model import DeletedCitation, Document
-from kg.pipeline import Extractor, extract_all
+from kg.pipeline import Extractor, chunk_for, extract_all
 from kg.schema import EntityType
 
 #: Output formats of ``kg extract``.
@@ -56,7 +56,7 @@ def annotate(
     Input annotations are dropped first; ``keep_mentions`` keeps the mentions (relations on
     gold entities).
     """
-    chunk = max(chunk, getattr(extractor, "chunk", 0))  # a parallel extractor's: every worker busy
+    chunk = chunk_for(extractor, chunk)
     pending: list[Document] = []
 
     def flush() -> Iterator[Document]:

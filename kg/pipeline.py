@@ -300,7 +300,7 @@ def records(
     stored state may not include what this run has still to write.
     """
     require_extraction(use_annotations, extractor)
-    chunk = max(chunk, getattr(extractor, "chunk", 0))  # a parallel extractor's: every worker busy
+    chunk = chunk_for(extractor, chunk)
     pending: list[Document] = []
     first: list[bool] = []  # per pending document: its PMID's first appearance in this run
     seen: set[str] = set()
@@ -369,6 +369,12 @@ def records(
 
 #: What a model may raise on one odd document; the document is quarantined, the run goes on.
 EXTRACTION_ERRORS = (KGError, ValueError, RuntimeError, IndexError)
+
+
+def chunk_for(extractor: Extractor, chunk: int) -> int:
+    """Documents to hand ``extractor`` at a time: ``chunk``, or more where the extractor asks
+    for more (a parallel one's chunk keeps every worker busy, extractors/parallel.py)."""
+    return max(chunk, getattr(extractor, "chunk", 0))
 
 
 def extract_all(extractor: Extractor, docs: list[Document]) -> list[Document | InputError]:

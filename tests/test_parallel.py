@@ -21,7 +21,7 @@ class Recording:
 
     def __init__(self, fail_on: str | None = None) -> None:
         self.fail_on = fail_on
-        self.calls: list[tuple[str, int, int]] = []
+        self.calls: list[tuple[str, int, list[Document]]] = []
         self.lock = threading.Lock()
 
     def __call__(self, doc: Document) -> Document:
