@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from kg.errors import ConfigError
+from kg.memory import bound_kernel_cache
 
 log = logging.getLogger(__name__)
 
@@ -229,10 +230,14 @@ def quantized(model: Any) -> Any:
 
 
 def autocast(precision: str) -> Any:
-    """bfloat16 autocast for ``bfloat16``; nothing for the other forms (inference or training)."""
+    """bfloat16 autocast for ``bfloat16``; nothing for the other forms (inference or training).
+
+    bfloat16 products run on oneDNN kernels, compiled and cached for each shape; the cache is
+    bounded first (kg.memory.bound_kernel_cache)."""
     import torch
 
     if precision == "bfloat16":
+        bound_kernel_cache()
         return torch.autocast("cpu", dtype=torch.bfloat16)
     return contextlib.nullcontext()
 

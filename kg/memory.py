@@ -7,6 +7,11 @@ fragment that heap: over 8,000 abstracts ``kg extract``'s resident memory rose f
 speed, so :func:`release_freed_memory` trims only once resident memory has grown by
 :data:`TRIM_GROWTH` since the last trim. Elsewhere than glibc it does nothing. Measured in
 bench/RESULTS.md, "Memory over a long run".
+
+In bfloat16 the largest growth is not the heap's fragments but oneDNN's cache of compiled
+matrix kernels: one entry for each shape it meets, about a third of a megabyte each, up to 1,024
+of them by default, and every batch of abstracts of another padded length is another shape.
+:func:`bound_kernel_cache` holds it to :data:`KERNEL_CACHE` entries (bench/RESULTS.md, stop 21).
 """
 
 from __future__ import annotations
@@ -16,6 +21,10 @@ import ctypes.util
 import os
 from collections.abc import Callable
 from functools import cache
+
+#: oneDNN's kernel cache entries (its default is 1,024) once :func:`bound_kernel_cache` ran.
+KERNEL_CACHE = 128
+_KERNEL_CACHE_VARIABLE = "ONEDNN_PRIMITIVE_CACHE_CAPACITY"
 
 #: Growth of resident memory since the last trim, in bytes, that calls for the next one.
 TRIM_GROWTH = 96 * 2**20
@@ -79,3 +88,11 @@ def release_freed_memory(growth: int = TRIM_GROWTH) -> bool:
     trim(0)
     _after_last_trim = resident_bytes()
     return True
+
+
+def bound_kernel_cache(entries: int = KERNEL_CACHE) -> None:
+    """Hold oneDNN's cache of compiled kernels to ``entries`` shapes, unless the user set its
+    size (``ONEDNN_PRIMITIVE_CACHE_CAPACITY``). oneDNN reads the variable when it first
+    compiles a kernel, so call it before the first bfloat16 product (later calls change
+    nothing)."""
+    os.environ.setdefault(_KERNEL_CACHE_VARIABLE, str(entries))

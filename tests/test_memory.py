@@ -27,3 +27,17 @@ def test_the_heap_is_trimmed_only_after_it_grew(monkeypatch) -> None:
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="calls glibc")
 def test_threads_can_be_held_to_fewer_heaps() -> None:
     assert memory.limit_heaps(8)  # glibc's mallopt accepts it (the process default is larger)
+
+
+def test_bfloat16_bounds_the_kernel_cache_unless_the_user_sized_it(monkeypatch) -> None:
+    from extractors.precision import autocast
+
+    environ: dict[str, str] = {}
+    monkeypatch.setattr(memory.os, "environ", environ)
+    autocast("float32")
+    assert environ == {}  # float32 products do not use the cache
+    autocast("bfloat16")
+    assert environ == {"ONEDNN_PRIMITIVE_CACHE_CAPACITY": str(memory.KERNEL_CACHE)}
+    environ["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] = "4096"
+    autocast("bfloat16")
+    assert environ["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] == "4096"
