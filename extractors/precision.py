@@ -16,8 +16,10 @@
   string, and with it every document's input fingerprint, so that an incremental ingest would
   extract everything again.
 
-The default is ``auto``: bfloat16 gives the same dev scores as float32 (model cards) and peaks
-a few hundred MB higher, within the 2.5 GB the pipeline is held to.
+The default is ``auto``: bfloat16 gives the same dev scores as float32 (model cards). Its
+extra memory is oneDNN's kernel cache, one entry per matmul shape; ``autocast`` bounds it
+(``kg.memory.bound_kernel_cache``), which keeps its peak within about 300 MB of float32's
+(bench/RESULTS.md, stop 21-22).
 
 The dev scores of each form are in the model cards; the chosen form is part of the model's
 version string (``1-bf16``), so provenance says how an edge was computed.

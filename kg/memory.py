@@ -11,7 +11,7 @@ bench/RESULTS.md, "Memory over a long run".
 In bfloat16 the largest growth is not the heap's fragments but oneDNN's cache of compiled
 matrix kernels: one entry for each shape it meets, about a third of a megabyte each, up to 1,024
 of them by default, and every batch of abstracts of another padded length is another shape.
-:func:`bound_kernel_cache` holds it to :data:`KERNEL_CACHE` entries (bench/RESULTS.md, stop 21).
+:func:`bound_kernel_cache` holds it to :data:`KERNEL_CACHE` entries (bench/RESULTS.md, stop 21-22).
 """
 
 from __future__ import annotations
