@@ -41,8 +41,9 @@ class Abbreviation:
 
 
 #: What ends the stretch of text a long form may come from: a sentence end, a semicolon, or
-#: another parenthesis.
-_WINDOW_STOP = re.compile(r"[.!?;:](?=\s)|[()\[\]]")
+#: another parenthesis; not a bracket inside a word, as chemical names have them
+#: ("7,12-dimethylbenz(a)anthracene (DMBA)").
+_WINDOW_STOP = re.compile(r"[.!?;:](?=\s)|(?<![\w-])[(\[]|[)\]](?![\w-])")
 _WORD = re.compile(r"\S+")
 
 

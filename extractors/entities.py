@@ -29,7 +29,14 @@ from dataclasses import replace
 
 from extractors.abbreviations import Abbreviation, abbreviation_map, find_abbreviations
 from extractors.linker import Linker
-from extractors.ner.base import Recognizer, Span, join_adjacent, resolve_overlaps, trim
+from extractors.ner.base import (
+    Recognizer,
+    Span,
+    join_adjacent,
+    resolve_overlaps,
+    split_at,
+    trim,
+)
 from extractors.ner.gazetteer import Gazetteer
 from extractors.variants import same_variant_rsids
 from kg.model import Document, Mention
@@ -165,7 +172,9 @@ class EntityExtractor:
 
     def _annotate(self, doc: Document, spans: Sequence[Span]) -> Document:
         text = doc.text
-        spans = join_adjacent(text, [t for t in (trim(text, s) for s in spans) if t is not None])
+        breaks = (len(doc.title),) if doc.abstract else ()
+        spans = [t for t in (trim(text, s) for s in split_at(spans, breaks)) if t is not None]
+        spans = join_adjacent(text, spans, breaks)
         spans = [t for t in (trim(text, s, words=True) for s in spans) if t is not None]
         if self.gazetteer is not None:
             spans = self.gazetteer.apply(text, spans)

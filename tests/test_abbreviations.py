@@ -55,6 +55,11 @@ def pairs(text: str) -> list[tuple[str, str]]:
         ("hepatocyte nuclear factor (HNF)-6 binds", [("HNF", "hepatocyte nuclear factor")]),
         # the long form stays within its sentence
         ("Doses were low. Serum levels (SL) rose.", [("SL", "Serum levels")]),
+        # brackets inside a word do not end the long form's stretch
+        (
+            "induced by 7,12-dimethylbenz(a)anthracene (DMBA) in rats",
+            [("DMBA", "7,12-dimethylbenz(a)anthracene")],
+        ),
     ],
 )
 def test_detects(text: str, expected: list[tuple[str, str]]) -> None:
@@ -71,6 +76,7 @@ def test_detects(text: str, expected: list[tuple[str, str]]) -> None:
         "unbalanced ( parenthesis",
         "a (b) c",  # one-character short form
         "aspirin (ASA)",  # A-S-A cannot be found in "aspirin" in order
+        "Serum (n = 4) levels (SL) rose.",  # a bracket between words ends the stretch
     ],
 )
 def test_refuses(text: str) -> None:

@@ -446,7 +446,7 @@ def test_trim_drops_the_punctuation_a_name_does_not_end_with() -> None:
 
 
 def test_join_adjacent_makes_one_span_of_parts_a_space_or_hyphen_separates() -> None:
-    from extractors.ner.base import join_adjacent
+    from extractors.ner.base import join_adjacent, split_at
 
     text = "male breast cancer, non-Hodgkin lymphoma and aspirin ulcer"
     male, breast = Span(0, 4, D, 0.9), Span(5, 18, D, 0.8)
@@ -464,6 +464,22 @@ def test_join_adjacent_makes_one_span_of_parts_a_space_or_hyphen_separates() -> 
     text = "the genetic disorder ataxia-telangiectasia"
     disorder, at = Span(4, 20, D), Span(21, 42, D)
     assert join_adjacent(text, [disorder, at]) == [disorder, at]
+    # a chemical name's parts inside one word, across its locants and brackets
+    text = "7,12-dimethylbenz(a)anthracene and trimethoprim/sulfamethoxazole"
+    seven, benz, anthracene = Span(0, 1, C, 0.9), Span(2, 17, C, 0.8), Span(20, 30, C, 0.9)
+    tmp, smx = Span(35, 47, C, 0.9), Span(48, 64, C, 0.9)
+    out = join_adjacent(text, [seven, benz, anthracene, tmp, smx])
+    assert [text[s.start : s.end] for s in out] == [
+        "7,12-dimethylbenz(a)anthracene",
+        "trimethoprim",  # "/" separates two chemicals
+        "sulfamethoxazole",
+    ]
+    # not across the end of a title, and a span the tagger reads across it is cut there
+    text = "Anemia Renal failure was seen"
+    anemia, renal = Span(0, 6, D), Span(7, 20, D)
+    assert join_adjacent(text, [anemia, renal], breaks=(6,)) == [anemia, renal]
+    assert len(join_adjacent(text, [anemia, renal])) == 1
+    assert split_at([Span(0, 20, D, 0.5)], breaks=(6,)) == [Span(0, 6, D, 0.5), Span(6, 20, D, 0.5)]
 
 
 def _doc(pmid: str, text: str, mentions: list[tuple[str, EntityType]]) -> Document:

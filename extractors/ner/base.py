@@ -142,20 +142,49 @@ def _last_word(piece: str) -> str:
     return words[-1].lower() if words else ""
 
 
-def join_adjacent(text: str, spans: Sequence[Span]) -> list[Span]:
+#: What may lie between two parts of one chemical name inside one word, the tagger having
+#: stopped at it: locants and brackets ("7" "," "12-dimethylbenz" "(a)" "anthracene").
+_IN_NAME_GAP = re.compile(r"[,()\[\]'\-]{1,2}|[,(\[\-]?[0-9A-Za-z]{1,2}[\])\-,]?")
+
+
+def _joins(text: str, prev: Span, span: Span, breaks: Sequence[int]) -> bool:
+    if prev.type != span.type or any(prev.end <= b < span.start for b in breaks):
+        return False
+    gap = text[prev.end : span.start]
+    if gap in (" ", "-"):
+        return _last_word(text[prev.start : prev.end]) not in _HEAD_NOUNS
+    # inside one word, a chemical's locants and brackets: "/" stays a separator
+    # ("trimethoprim/sulfamethoxazole" names two chemicals)
+    return span.type is EntityType.CHEMICAL and bool(_IN_NAME_GAP.fullmatch(gap))
+
+
+def split_at(spans: Sequence[Span], breaks: Sequence[int]) -> list[Span]:
+    """Spans cut where they cross a position of ``breaks`` (the end of a title, which the
+    tagger reads with the abstract as one text); :func:`trim` then drops the space."""
+    out: list[Span] = []
+    for span in spans:
+        start = span.start
+        for b in sorted(b for b in breaks if span.start < b < span.end):
+            out.append(Span(start, b, span.type, span.score, span.ids))
+            start = b
+        out.append(
+            span if start == span.start else Span(start, span.end, span.type, span.score, span.ids)
+        )
+    return out
+
+
+def join_adjacent(text: str, spans: Sequence[Span], breaks: Sequence[int] = ()) -> list[Span]:
     """Spans of one type that only a space or a hyphen separates, as one span ("male" +
     "breast cancer" -> "male breast cancer"): the tagger sometimes begins a second span at a
-    word inside a name, where the annotators mark the whole. The joined span keeps the lower
-    score, and identifiers only where both parts had the same ones."""
+    word inside a name, where the annotators mark the whole. Parts of a chemical name inside
+    one word are joined across its locants and brackets too ("7" + "12-dimethylbenz" +
+    "anthracene" in "7,12-dimethylbenz(a)anthracene"). No span is joined across a position of
+    ``breaks`` (the end of a title). The joined span keeps the lower score, and identifiers
+    only where both parts had the same ones."""
     out: list[Span] = []
     for span in sorted(spans, key=lambda s: (s.start, s.end)):
         prev = out[-1] if out else None
-        if (
-            prev
-            and prev.type == span.type
-            and text[prev.end : span.start] in (" ", "-")
-            and _last_word(text[prev.start : prev.end]) not in _HEAD_NOUNS
-        ):
+        if prev and _joins(text, prev, span, breaks):
             ids = prev.ids if prev.ids == span.ids else ()
             span = Span(prev.start, span.end, span.type, min(prev.score, span.score), ids)
             out.pop()
