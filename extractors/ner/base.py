@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -163,13 +163,10 @@ def split_at(spans: Sequence[Span], breaks: Sequence[int]) -> list[Span]:
     tagger reads with the abstract as one text); :func:`trim` then drops the space."""
     out: list[Span] = []
     for span in spans:
-        start = span.start
         for b in sorted(b for b in breaks if span.start < b < span.end):
-            out.append(Span(start, b, span.type, span.score, span.ids))
-            start = b
-        out.append(
-            span if start == span.start else Span(start, span.end, span.type, span.score, span.ids)
-        )
+            out.append(replace(span, end=b))
+            span = replace(span, start=b)
+        out.append(span)
     return out
 
 
