@@ -794,8 +794,19 @@ def test_kg_train_re_continues_a_model_with_type_loss_and_balance_in_bfloat16(
     assert training["type_loss"] == 1.0 and training["precision"] == "bfloat16"
     assert training["type_balance"] == 0.5 and max(training["type_weights"]) > 1.0
     assert training["init_training"]["epochs"] == 40  # the tiny model's own record
+    # A model continued from another is that model's next version.
+    start = json.loads((tiny_re / "relations.json").read_text())["version"]
+    assert record["version"] == training["version"] == str(int(start) + 1)
     # Started from a trained model, one epoch keeps what it found.
     assert training["epochs_dev"][0]["gold_entity_f1"]["biored"]["pair"] > 50
+
+
+def test_a_continued_model_takes_the_next_version() -> None:
+    from extractors.relations.train import next_version
+
+    assert next_version("3") == "4"
+    assert next_version("3-bf16") == "4"  # a precision suffix is not part of the number
+    assert next_version(None) == next_version("beta") == "1"
 
 
 def test_most_specific_disease_drops_the_broader_of_two_for_one_chemical() -> None:

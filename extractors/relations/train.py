@@ -155,7 +155,8 @@ class TrainConfig:
     seed: int = 13
     threads: int | None = None
     max_docs: int | None = None
-    version: str = "1"
+    #: None: 1, or the next after the version of the ``init`` model
+    version: str | None = None
     name: str = "kg-re"
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -431,9 +432,12 @@ def train(
     model = build_model(encoder, len(TYPES))
     model.special = (tokenizer.cls_token_id, tokenizer.sep_token_id)
     init_record = None
+    version = config.version or "1"
     if config.init is not None:
         RELATIONS.load_weights(model, config.init, config.base)
-        init_record = RELATIONS.read_config(config.init).get("training")
+        init_config = RELATIONS.read_config(config.init)
+        init_record = init_config.get("training")
+        version = config.version or next_version(init_config.get("version"))
     dev = [
         (corpus_by_name(n, dev=True), read_docs(config, corpus_by_name(n, dev=True)))
         for n in config.dev
@@ -476,13 +480,14 @@ def train(
     ce = torch.nn.CrossEntropyLoss(reduction="sum")
     record: dict[str, Any] = {
         "name": config.name,
-        "version": config.version,
+        "version": version,
         "base": config.base,
         "types": [t.value for t in TYPES],
         "max_len": config.max_len,
         "threshold": 0.5,
         "training": {
             **settings_record(config),
+            "version": version,
             "data": counts,
             "type_weights": weights,
             "epochs_dev": [],
@@ -546,6 +551,13 @@ def train(
     record["training"]["seconds_total"] = round(time.monotonic() - started)
     RELATIONS.write_config(config.out, record)
     return record
+
+
+def next_version(version: object) -> str:
+    """The version a model continued from one of ``version`` gets: the next whole number
+    ("3" -> "4"), or "1" where the version is not one."""
+    text = str(version or "").split("-")[0]
+    return str(int(text) + 1) if text.isdigit() else "1"
 
 
 def _entity_stage() -> Any:
