@@ -189,11 +189,12 @@ def train_re_cmd(
     """Fine-tune the document-level relation model on gold entities; keep the best epoch and
     the decision threshold that scores best on the dev splits.
 
-    The shipped model (docs/models/re.md), in three stages: kg train re --corpora
+    The shipped model (docs/models/re.md), in four stages: kg train re --corpora
     ../shared/data/corpora --out /tmp/re-v1 --init-tagger extractors/ner/model --epochs 4
     --lr 1e-4 (stopped after epoch 3); then --init /tmp/re-v1 --epochs 2 --lr 5e-5 --type-loss 1
     --precision bfloat16; then --init <that> --epochs 2 --lr 5e-5 --type-loss 1 --type-balance
-    0.5 --found-entities chemdisgene --precision bfloat16; kg tune re after it.
+    0.5 --found-entities chemdisgene --precision bfloat16; a fourth with --lr 3e-5 and bc5cdr
+    twice; kg tune re after each.
     """
     from extractors.relations import train
 
