@@ -431,13 +431,12 @@ def train(
     encoder.embeddings.word_embeddings.weight.requires_grad_(False)
     model = build_model(encoder, len(TYPES))
     model.special = (tokenizer.cls_token_id, tokenizer.sep_token_id)
-    init_record = None
-    version = config.version or "1"
+    init_config: dict[str, Any] = {}
     if config.init is not None:
         RELATIONS.load_weights(model, config.init, config.base)
         init_config = RELATIONS.read_config(config.init)
-        init_record = init_config.get("training")
-        version = config.version or next_version(init_config.get("version"))
+    init_record = init_config.get("training")
+    version = config.version or next_version(init_config.get("version"))
     dev = [
         (corpus_by_name(n, dev=True), read_docs(config, corpus_by_name(n, dev=True)))
         for n in config.dev
@@ -555,7 +554,7 @@ def train(
 
 def next_version(version: object) -> str:
     """The version a model continued from one of ``version`` gets: the next whole number
-    ("3" -> "4"), or "1" where the version is not one."""
+    ("3" -> "4"), or "1" where there is none (a first model) or it is not a number."""
     text = str(version or "").split("-")[0]
     return str(int(text) + 1) if text.isdigit() else "1"
 
