@@ -70,6 +70,7 @@ def load_extractor(  # noqa: ANN201
         return with_workers(settings, found)
     from extractors.relations.extractor import RelationExtractor
 
+    prior = _known_relations(settings, backend)
     extractor = RelationExtractor(found, backend, _broader(settings, found))
     relation_files = DEFAULT_RELATIONS if spec == "default" else spec.partition(":")[2]
     extractor.identity = stable_hash(
@@ -79,9 +80,25 @@ def load_extractor(  # noqa: ANN201
         extractor.broader is not None,
         precision,
         files_digest(Path(relation_files)),
+        files_digest(prior) if prior is not None else "no-prior",
         length=32,
     )
     return with_workers(settings, extractor)
+
+
+def _known_relations(settings: Settings, backend: Any) -> Path | None:
+    """Give a relation model whose record has prior weights the known-relations file
+    ``[extract] known_relations`` names (extractors/relations/prior.py); the file, or None."""
+    from extractors.relations.prior import KnownRelations, resolve_known_relations
+
+    if not getattr(backend, "prior_weights", None):
+        return None
+    path = resolve_known_relations(settings.extract.known_relations)
+    if path is not None:
+        backend.prior = KnownRelations.read(path)
+        # the relations say they had it: kg-re@4-bf16+prior
+        backend.version = f"{backend.version}+prior"
+    return path
 
 
 def with_workers(settings: Settings, extractor: Any) -> Any:

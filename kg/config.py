@@ -80,6 +80,7 @@ class ExtractConfig(_Frozen):
     relations: str = "default"
     relation_threshold: float = Field(default=0.0, ge=0.0, le=1.0)
     most_specific_disease: bool = True
+    known_relations: str = "default"
     batch_size: int = Field(ge=1)
     threads: int = Field(ge=0)
     workers: int = Field(default=1, ge=0)

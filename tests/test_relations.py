@@ -387,10 +387,13 @@ def test_kg_tune_re_writes_thresholds_per_entity_type_pair(
     folder = tmp_path / "tuned"
     shutil.copytree(tiny_re, folder)
     res = CliRunner().invoke(
-        main, ["tune", "re", "--model", str(folder), "--corpora", str(corpora), "--threads", "1"]
+        main,
+        ["tune", "re", "--model", str(folder), "--corpora", str(corpora), "--threads", "1"]
+        + ["--known-relations", "none"],
     )
     assert res.exit_code == 0, res.output
     record = json.loads((folder / "relations.json").read_text())
+    assert "prior" not in record
     pairs = {f"{a.value}-{b.value}" for a, b in TYPE_PAIRS}
     assert set(record["pair_thresholds"]) <= pairs
     assert all(0 < v < 1 for v in record["pair_thresholds"].values())
@@ -907,3 +910,30 @@ def test_type_weights_lift_rare_types_up_to_the_cap() -> None:
     assert weights[rare] == MAX_TYPE_WEIGHT  # sqrt(121 / 1) = 11, capped
     assert all(w == 1.0 for t, w in enumerate(weights) if t not in (common, rare))
     assert type_weights(data, 0.0) == [1.0] * len(TYPES)
+
+
+def test_registry_gives_the_prior_to_a_model_that_asks(tiny_re: Path, tmp_path) -> None:
+    import shutil
+
+    from extractors.registry import load_extractor
+    from kg.config import load_settings
+    from tests.test_relation_prior import write_known
+
+    folder = tmp_path / "with-prior"
+    shutil.copytree(tiny_re, folder)
+    record = json.loads((folder / "relations.json").read_text())
+    record["prior"] = {"Chemical-Disease": {"log_support": 0.5}}
+    (folder / "relations.json").write_text(json.dumps(record))
+    known = write_known(tmp_path / "rel.tsv.gz")
+
+    def load(value: str):
+        settings = load_settings(overrides={"extract": {"known_relations": value}})
+        return load_extractor(settings, relations=f"re:{folder}", entities=False)
+
+    with_prior, without = load(str(known)), load("none")
+    assert with_prior.relations.prior is not None and len(with_prior.relations.prior) == 1
+    assert without.relations.prior is None
+    assert with_prior.identity != without.identity
+    assert with_prior.source.endswith("+prior") and not without.source.endswith("+prior")
+    with pytest.raises(ConfigError, match="known relations file not found"):
+        load(str(tmp_path / "absent.tsv.gz"))

@@ -25,6 +25,7 @@ without the frozen word-embedding table, which comes from the pinned base encode
 from __future__ import annotations
 
 import bisect
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,7 @@ from extractors.relations.candidates import (
     pair_name,
     type_pair,
 )
+from extractors.relations.prior import KnownRelations, logit_shift
 from kg.errors import ConfigError
 from kg.model import Document
 from kg.schema import RelationType
@@ -284,6 +286,12 @@ class RelationModel:
         self.name = info.get("name", "kg-re")
         self.version = str(info.get("version", "0"))
         self.precision = "float32"
+        #: weights of the known-relations prior per entity-type pair (prior.py), tuned by
+        #: ``kg tune re``; they apply once :attr:`prior` is set (extractors/registry.py)
+        self.prior_weights: dict[str, dict[str, float]] = {
+            k: {n: float(w) for n, w in v.items()} for k, v in info.get("prior", {}).items()
+        }
+        self.prior: KnownRelations | None = None
         model.special = (tokenizer.cls_token_id, tokenizer.sep_token_id)
 
     @property
@@ -327,11 +335,33 @@ class RelationModel:
         empty = np.zeros((0, len(self.types) + 1), dtype="float32")
         return [(e, s if s is not None else empty) for e, s in zip(encoded, out, strict=True)]
 
+    def shifts(self, doc: Document, encoded: Encoded) -> list[float] | None:
+        """The prior's logit shift of each candidate pair (None without a prior)."""
+        return pair_shifts(doc, encoded, self.prior, self.prior_weights)
+
     def predict(self, docs: Sequence[Document]) -> list[list[PairPrediction]]:
         return [
-            decode(e, s, self.types, self._threshold, self.pair_thresholds)
-            for e, s in self.scores(docs)
+            decode(e, s, self.types, self._threshold, self.pair_thresholds, self.shifts(d, e))
+            for d, (e, s) in zip(docs, self.scores(docs), strict=True)
         ]
+
+
+def pair_shifts(
+    doc: Document,
+    encoded: Encoded,
+    prior: KnownRelations | None,
+    weights: Mapping[str, Mapping[str, float]],
+) -> list[float] | None:
+    """Per candidate pair, what the papers other than ``doc`` that support it add to its logit
+    under ``weights`` (per entity-type pair; extractors/relations/prior.py)."""
+    if prior is None or not weights:
+        return None
+    out = []
+    for a, b in encoded.pairs:
+        first, second = encoded.entities[a], encoded.entities[b]
+        kind = weights.get(pair_name(first.type, second.type))
+        out.append(logit_shift(kind, prior.support(first.id, second.id, doc.pmid)) if kind else 0.0)
+    return out
 
 
 def decode(
@@ -340,17 +370,22 @@ def decode(
     types: Sequence[RelationType],
     threshold: float,
     pair_thresholds: Mapping[str, float] | None = None,
+    shifts: Sequence[float] | None = None,
 ) -> list[PairPrediction]:
     """Each pair whose best type reaches the threshold of its entity-type pair (the shared
-    ``threshold`` where ``pair_thresholds`` names none)."""
+    ``threshold`` where ``pair_thresholds`` names none); ``shifts`` (the known-relations prior,
+    one per pair) move a pair's score on the logit scale first."""
     out = []
-    for (a, b), row in zip(encoded.pairs, scores, strict=True):
+    for k, ((a, b), row) in enumerate(zip(encoded.pairs, scores, strict=True)):
         t = int(row[: len(types)].argmax())
+        score = float(row[t])
+        if shifts and shifts[k]:
+            score = _sigmoid(_logit(score) + shifts[k])
         limit = threshold
         if pair_thresholds:
             kind = pair_name(encoded.entities[a].type, encoded.entities[b].type)
             limit = pair_thresholds.get(kind, threshold)
-        if row[t] < limit:
+        if score < limit:
             continue
         novel_score = float(row[len(types)])
         out.append(
@@ -358,12 +393,21 @@ def decode(
                 encoded.entities[a].id,
                 encoded.entities[b].id,
                 types[t],
-                float(row[t]),
+                score,
                 novel_score >= 0.5,
                 novel_score,
             )
         )
     return out
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-7), 1 - 1e-7)
+    return math.log(p / (1 - p))
+
+
+def _sigmoid(x: float) -> float:
+    return 1 / (1 + math.exp(-x))
 
 
 RELATIONS = ArtifactKind(

@@ -21,6 +21,7 @@ from typing import Any
 
 from extractors.evaluation import PRF
 from extractors.relations.candidates import pair_name
+from extractors.relations.prior import PRIOR_KINDS, KnownRelations, resolve_known_relations
 from extractors.relations.scorer import (
     RELATIONS,
     TYPES,
@@ -30,6 +31,7 @@ from extractors.relations.scorer import (
     decode,
     encode,
     load_encoder_for_relations,
+    pair_shifts,
 )
 from extractors.training import (
     batches_by_length,
@@ -158,6 +160,9 @@ class TrainConfig:
     #: None: 1, or the next after the version of the ``init`` model
     version: str | None = None
     name: str = "kg-re"
+    #: ``kg tune re``: the known-relations file whose prior is tuned with the thresholds
+    #: ("default", "none" or a path; extractors/relations/prior.py)
+    known_relations: str = "default"
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -322,19 +327,27 @@ def dev_evaluation(
     return best[1], best[2]
 
 
+#: The prior's weights ``kg tune re`` tries (extractors/relations/prior.py).
+PRIOR_GRID = tuple(
+    {"log_support": a / 4, "supported": b / 2} for a in range(7) for b in range(-2, 3)
+)
+
+
 def tune_pair_thresholds(
     model: RelationModel,
     corpora: Sequence[tuple[RelationCorpus, list[Document]]],
     passes: int = 2,
-) -> tuple[dict[str, float], dict[str, dict[str, PRF]]]:
-    """Thresholds per entity-type pair (``Chemical-Disease``) that maximize the mean dev
-    pair+type F1 (gold entities).
+    prior: KnownRelations | None = None,
+) -> tuple[dict[str, float], dict[str, dict[str, float]], dict[str, dict[str, PRF]]]:
+    """Thresholds per entity-type pair (``Chemical-Disease``), and with ``prior`` its weights
+    for :data:`PRIOR_KINDS`, that maximize the mean dev pair+type F1 (gold entities):
+    (thresholds, prior weights, scores).
 
     Pairs of types differ in how often they are related (BioRED relates most gene-disease
     pairs it annotates, few chemical pairs), so one threshold suits none of them well.
-    Coordinate ascent from the shared threshold: each entity-type pair that dev has candidates
-    of takes in turn the value of 0.05, 0.10, ... 0.95 that scores best with the others fixed;
-    ``passes`` rounds.
+    Coordinate ascent from the shared threshold and no prior: each entity-type pair that dev
+    has candidates of takes in turn the value of 0.05, 0.10, ... 0.95 that scores best with the
+    others fixed, then each prior kind the weights of :data:`PRIOR_GRID`; ``passes`` rounds.
     """
     scored = [(docs, model.scores(docs)) for _, docs in corpora]
     kinds = sorted(
@@ -346,28 +359,40 @@ def tune_pair_thresholds(
         }
     )
     limits: dict[str, float] = {}
+    weights: dict[str, dict[str, float]] = {}
+    prior_kinds = [k for k in PRIOR_KINDS if k in kinds] if prior is not None else []
 
-    def objective(values: dict[str, float]) -> tuple[float, dict[str, dict[str, PRF]]]:
+    def objective(
+        values: dict[str, float], prior_weights: dict[str, dict[str, float]]
+    ) -> tuple[float, dict[str, dict[str, PRF]]]:
         result = {
-            c.name: score_docs(docs, scores, model.types, model.threshold, values)
+            c.name: score_docs(
+                docs, scores, model.types, model.threshold, values, prior, prior_weights
+            )
             for (c, _), (docs, scores) in zip(corpora, scored, strict=True)
         }
         return sum(r["pair+type"].f1 for r in result.values()) / max(len(result), 1), result
 
-    best, result = objective(limits)
+    best, result = objective(limits, weights)
     for _ in range(passes):
         for kind in kinds:
             for percent in range(5, 96, 5):
                 trial = {**limits, kind: percent / 100}
-                value, found = objective(trial)
+                value, found = objective(trial, weights)
                 if value > best + 1e-9:
                     best, result, limits = value, found, trial
-    return dict(sorted(limits.items())), result
+        for kind in prior_kinds:
+            for grid in PRIOR_GRID:
+                tried = {**weights, kind: grid}
+                value, found = objective(limits, tried)
+                if value > best + 1e-9:
+                    best, result, weights = value, found, tried
+    return dict(sorted(limits.items())), weights, result
 
 
 def tune(config: TrainConfig, model_dir: Path, echo: Callable[[str], None] = print) -> dict:
-    """``kg tune re``: tune a trained model's thresholds per entity-type pair on dev, rewrite
-    its record."""
+    """``kg tune re``: tune a trained model's thresholds per entity-type pair (and the weights
+    of the known-relations prior, where its file is there) on dev, rewrite its record."""
     from extractors.relations.scorer import load_relation_model
 
     if config.threads:
@@ -375,11 +400,13 @@ def tune(config: TrainConfig, model_dir: Path, echo: Callable[[str], None] = pri
 
         torch.set_num_threads(config.threads)
     model = load_relation_model(model_dir)
+    path = resolve_known_relations(config.known_relations)
+    prior = KnownRelations.read(path) if path is not None else None
     dev = [
         (corpus_by_name(n, dev=True), read_docs(config, corpus_by_name(n, dev=True)))
         for n in config.dev
     ]
-    thresholds, scores = tune_pair_thresholds(model, dev)
+    thresholds, weights, scores = tune_pair_thresholds(model, dev, prior=prior)
     summary = {
         name: {level: round(100 * s.f1, 2) for level, s in levels.items()}
         for name, levels in scores.items()
@@ -387,9 +414,16 @@ def tune(config: TrainConfig, model_dir: Path, echo: Callable[[str], None] = pri
     record = RELATIONS.read_config(model_dir)
     record.pop("type_thresholds", None)  # the per-type thresholds of earlier versions
     record["pair_thresholds"] = thresholds
+    record.pop("prior", None)
+    if weights:
+        record["prior"] = weights
     record["training"]["tuned_dev_f1"] = summary
+    record["training"]["tuned_with_prior"] = path.name if path is not None else None
     RELATIONS.write_config(model_dir, record)
-    echo(f"thresholds per entity-type pair {thresholds}; dev F1 (gold entities) {summary}")
+    echo(
+        f"thresholds per entity-type pair {thresholds}; prior {weights or 'none'}; "
+        f"dev F1 (gold entities) {summary}"
+    )
     return record
 
 
@@ -399,9 +433,11 @@ def score_docs(
     types: Sequence[RelationType],
     threshold: float,
     pair_thresholds: Mapping[str, float] | None = None,
+    prior: KnownRelations | None = None,
+    prior_weights: Mapping[str, Mapping[str, float]] | None = None,
 ) -> dict[str, PRF]:
-    """Scores of the relations kept at ``threshold`` and ``pair_thresholds`` (documents keep
-    their gold mentions)."""
+    """Scores of the relations kept at ``threshold`` and ``pair_thresholds``, with the prior
+    where given (documents keep their gold mentions)."""
     from extractors.run import evaluate_relations
 
     predicted = [
@@ -409,7 +445,14 @@ def score_docs(
             d,
             relations=tuple(
                 AnnotatedRelation(p.type, p.id1, p.id2, p.novel, p.score)
-                for p in decode(enc, s, types, threshold, pair_thresholds)
+                for p in decode(
+                    enc,
+                    s,
+                    types,
+                    threshold,
+                    pair_thresholds,
+                    pair_shifts(d, enc, prior, prior_weights or {}),
+                )
             ),
         )
         for d, (enc, s) in zip(docs, scores, strict=True)

@@ -318,10 +318,15 @@ def _tune_options(model_help: str, corpora_help: str) -> Callable[[Callable], Ca
 
 
 def _tune(
-    module: Any, model_dir: Path, corpora_dir: Path, dev: tuple[str, ...], threads: int | None
+    module: Any,
+    model_dir: Path,
+    corpora_dir: Path,
+    dev: tuple[str, ...],
+    threads: int | None,
+    **options: Any,
 ) -> None:
     """Run ``module.tune`` (extractors.ner.train or extractors.relations.train) on dev."""
-    config = module.TrainConfig(corpora_dir=corpora_dir, out=model_dir, threads=threads)
+    config = module.TrainConfig(corpora_dir=corpora_dir, out=model_dir, threads=threads, **options)
     if dev:
         config.dev = dev
     module.tune(config, model_dir, echo=click.echo)
@@ -350,15 +355,26 @@ def tune_ner_cmd(
     "The relation model folder (written by kg train re); its relations.json is rewritten.",
     "Folder with the corpora (biored/, bc5cdr/).",
 )
+@click.option(
+    "--known-relations",
+    default="default",
+    show_default=True,
+    help='CTD-derived relations file whose prior is tuned too ("none": no prior).',
+)
 def tune_re_cmd(
-    model_dir: Path, corpora_dir: Path, dev: tuple[str, ...], threads: int | None
+    model_dir: Path,
+    corpora_dir: Path,
+    dev: tuple[str, ...],
+    threads: int | None,
+    known_relations: str,
 ) -> None:
-    """Choose one threshold per entity-type pair (Chemical-Disease, Gene-Gene, ...) that
-    maximizes the mean pair+type F1 on the dev splits, with gold entities (coordinate ascent
-    from the model's shared threshold).
+    """Choose one threshold per entity-type pair (Chemical-Disease, Gene-Gene, ...), and the
+    weights of the known-relations prior for chemical-disease pairs, that maximize the mean
+    pair+type F1 on the dev splits, with gold entities (coordinate ascent from the model's
+    shared threshold and no prior; extractors/relations/prior.py).
 
     Example: kg tune re --model extractors/relations/model --corpora ../shared/data/corpora
     """
     from extractors.relations import train
 
-    _tune(train, model_dir, corpora_dir, dev, threads)
+    _tune(train, model_dir, corpora_dir, dev, threads, known_relations=known_relations)
