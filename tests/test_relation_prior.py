@@ -1,5 +1,6 @@
-"""The known-relations prior: support from other papers only, unordered pairs, its effect on
-decoding (the registry's part is in test_relations.py, beside the tiny model)."""
+"""The known-relations prior: support from other papers only, unordered pairs, the type the
+curators' labels give a pair, its effect on decoding (the registry's part is in
+test_relations.py, beside the tiny model)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 
 from extractors.relations.candidates import DocEntity
-from extractors.relations.prior import KnownRelations, logit_shift
+from extractors.relations.prior import KnownRelations, PriorHint, logit_shift
 from kg.errors import ConfigError, InputError
 from kg.schema import EntityType, RelationType
 
@@ -39,6 +40,24 @@ def test_support_counts_other_papers_of_the_unordered_pair(tmp_path) -> None:
     assert len(known) == 1
 
 
+def test_the_type_is_the_label_more_other_papers_give(tmp_path) -> None:
+    known = KnownRelations.read(write_known(tmp_path / "rel.tsv.gz"))
+    neg, pos = RelationType.NEGATIVE_CORRELATION, RelationType.POSITIVE_CORRELATION
+    # two papers as marker/mechanism (causes), one as therapeutic (treats)
+    assert known.known_type("MESH:D1", "MESH:C1", "999") is pos
+    # read in one of the marker papers, the labels tie: no type from the prior
+    assert known.known_type("MESH:C1", "MESH:D1", "100") is None
+    # a pair only its own paper supports has no other paper to say anything
+    solo = KnownRelations.read(write_known(tmp_path / "solo.tsv.gz", ROWS[1:2]))
+    assert solo.known_type("MESH:C1", "MESH:D1", "101") is None
+    assert solo.known_type("MESH:C1", "MESH:D1", "999") is neg
+    assert known.known_type("MESH:C1", "MESH:D9", "999") is None
+    # the type is given only where the weights ask for it
+    assert known.hint("MESH:C1", "MESH:D1", "999", {"log_support": 1.0}).type is None
+    hint = known.hint("MESH:C1", "MESH:D1", "999", {"log_support": 1.0, "types": 1})
+    assert hint.type is pos and hint.shift == pytest.approx(1.3862944)
+
+
 def test_bad_rows_and_missing_files_are_named(tmp_path) -> None:
     with pytest.raises(ConfigError, match="not found"):
         KnownRelations.read(tmp_path / "absent.tsv.gz")
@@ -57,7 +76,7 @@ def test_logit_shift() -> None:
 def test_decode_with_shifts_keeps_a_supported_pair() -> None:
     import numpy as np
 
-    from extractors.relations.scorer import TYPES, decode, pair_shifts
+    from extractors.relations.scorer import TYPES, decode, pair_priors
 
     chem, dis, dis2 = (
         DocEntity("MESH:C1", EntityType.CHEMICAL, ((0, 1),)),
@@ -67,14 +86,40 @@ def test_decode_with_shifts_keeps_a_supported_pair() -> None:
     enc = SimpleNamespace(entities=[chem, dis, dis2], pairs=[(0, 1), (0, 2)])
     scores = np.zeros((2, len(TYPES) + 1), dtype="float32")
     scores[:, TYPES.index(RelationType.POSITIVE_CORRELATION)] = 0.4
-    known = KnownRelations({("MESH:C1", "MESH:D1"): frozenset({"100", "101"})})
+    known = KnownRelations({("MESH:C1", "MESH:D1"): {"therapeutic": frozenset({"100", "101"})}})
     weights = {"Chemical-Disease": {"log_support": 1.0}}
     assert decode(enc, scores, TYPES, 0.5) == []
-    other = pair_shifts(SimpleNamespace(pmid="7"), enc, known, weights)
+    other = pair_priors(SimpleNamespace(pmid="7"), enc, known, weights)
     kept = decode(enc, scores, TYPES, 0.5, None, other)
     assert [(p.id1, p.id2) for p in kept] == [("MESH:C1", "MESH:D1")]
     assert kept[0].score > 0.5  # the kept score is the shifted one
+    assert kept[0].type is RelationType.POSITIVE_CORRELATION  # the model's type: no "types"
     # read in one of its supporting papers, the pair has one other paper: still kept, lower
-    own = pair_shifts(SimpleNamespace(pmid="100"), enc, known, weights)
-    assert own[0] < other[0]
-    assert pair_shifts(SimpleNamespace(pmid="7"), enc, None, weights) is None
+    own = pair_priors(SimpleNamespace(pmid="100"), enc, known, weights)
+    assert own[0].shift < other[0].shift
+    assert pair_priors(SimpleNamespace(pmid="7"), enc, None, weights) is None
+
+
+def test_decode_takes_the_labels_type_for_a_kept_pair_only() -> None:
+    import numpy as np
+
+    from extractors.relations.scorer import TYPES, decode, pair_priors
+
+    chem, dis, dis2 = (
+        DocEntity("MESH:C1", EntityType.CHEMICAL, ((0, 1),)),
+        DocEntity("MESH:D1", EntityType.DISEASE, ((2, 3),)),
+        DocEntity("MESH:D2", EntityType.DISEASE, ((4, 5),)),
+    )
+    enc = SimpleNamespace(entities=[chem, dis, dis2], pairs=[(0, 1), (0, 2)])
+    scores = np.zeros((2, len(TYPES) + 1), dtype="float32")
+    scores[0, TYPES.index(RelationType.POSITIVE_CORRELATION)] = 0.9  # kept, model says causes
+    scores[1, TYPES.index(RelationType.POSITIVE_CORRELATION)] = 0.1  # not kept
+    treats = {"therapeutic": frozenset({"100", "101"})}
+    known = KnownRelations({("MESH:C1", "MESH:D1"): treats, ("MESH:C1", "MESH:D2"): treats})
+    weights = {"Chemical-Disease": {"log_support": 0.0, "types": 1}}
+    hints = pair_priors(SimpleNamespace(pmid="7"), enc, known, weights)
+    assert hints == [PriorHint(0.0, RelationType.NEGATIVE_CORRELATION)] * 2
+    kept = decode(enc, scores, TYPES, 0.5, None, hints)
+    # the labels choose the type of the pair the model keeps, and keep no other pair
+    assert [(p.id2, p.type) for p in kept] == [("MESH:D1", RelationType.NEGATIVE_CORRELATION)]
+    assert kept[0].score == pytest.approx(0.9)

@@ -42,7 +42,7 @@ from extractors.relations.candidates import (
     pair_name,
     type_pair,
 )
-from extractors.relations.prior import KnownRelations, logit_shift
+from extractors.relations.prior import KnownRelations, PriorHint
 from kg.errors import ConfigError
 from kg.model import Document
 from kg.schema import RelationType
@@ -335,32 +335,36 @@ class RelationModel:
         empty = np.zeros((0, len(self.types) + 1), dtype="float32")
         return [(e, s if s is not None else empty) for e, s in zip(encoded, out, strict=True)]
 
-    def shifts(self, doc: Document, encoded: Encoded) -> list[float] | None:
-        """The prior's logit shift of each candidate pair (None without a prior)."""
-        return pair_shifts(doc, encoded, self.prior, self.prior_weights)
+    def priors(self, doc: Document, encoded: Encoded) -> list[PriorHint] | None:
+        """What the prior says of each candidate pair (None without a prior)."""
+        return pair_priors(doc, encoded, self.prior, self.prior_weights)
 
     def predict(self, docs: Sequence[Document]) -> list[list[PairPrediction]]:
         return [
-            decode(e, s, self.types, self._threshold, self.pair_thresholds, self.shifts(d, e))
+            decode(e, s, self.types, self._threshold, self.pair_thresholds, self.priors(d, e))
             for d, (e, s) in zip(docs, self.scores(docs), strict=True)
         ]
 
 
-def pair_shifts(
+NO_HINT = PriorHint()
+
+
+def pair_priors(
     doc: Document,
     encoded: Encoded,
     prior: KnownRelations | None,
     weights: Mapping[str, Mapping[str, float]],
-) -> list[float] | None:
-    """Per candidate pair, what the papers other than ``doc`` that support it add to its logit
-    under ``weights`` (per entity-type pair; extractors/relations/prior.py)."""
+) -> list[PriorHint] | None:
+    """Per candidate pair, what the papers other than ``doc`` that support it say under
+    ``weights`` (per entity-type pair): a logit shift, and maybe the type
+    (extractors/relations/prior.py)."""
     if prior is None or not weights:
         return None
     out = []
     for a, b in encoded.pairs:
         first, second = encoded.entities[a], encoded.entities[b]
         kind = weights.get(pair_name(first.type, second.type))
-        out.append(logit_shift(kind, prior.support(first.id, second.id, doc.pmid)) if kind else 0.0)
+        out.append(prior.hint(first.id, second.id, doc.pmid, kind) if kind else NO_HINT)
     return out
 
 
@@ -370,17 +374,19 @@ def decode(
     types: Sequence[RelationType],
     threshold: float,
     pair_thresholds: Mapping[str, float] | None = None,
-    shifts: Sequence[float] | None = None,
+    priors: Sequence[PriorHint] | None = None,
 ) -> list[PairPrediction]:
     """Each pair whose best type reaches the threshold of its entity-type pair (the shared
-    ``threshold`` where ``pair_thresholds`` names none); ``shifts`` (the known-relations prior,
-    one per pair) move a pair's score on the logit scale first."""
+    ``threshold`` where ``pair_thresholds`` names none). ``priors`` (the known-relations prior,
+    one per pair) move a pair's score on the logit scale first, and where one gives a type, a
+    kept pair takes it instead of the model's."""
     out = []
     for k, ((a, b), row) in enumerate(zip(encoded.pairs, scores, strict=True)):
         t = int(row[: len(types)].argmax())
         score = float(row[t])
-        if shifts and shifts[k]:
-            score = _sigmoid(_logit(score) + shifts[k])
+        hint = priors[k] if priors else NO_HINT
+        if hint.shift:
+            score = _sigmoid(_logit(score) + hint.shift)
         limit = threshold
         if pair_thresholds:
             kind = pair_name(encoded.entities[a].type, encoded.entities[b].type)
@@ -392,7 +398,7 @@ def decode(
             PairPrediction(
                 encoded.entities[a].id,
                 encoded.entities[b].id,
-                types[t],
+                hint.type or types[t],
                 score,
                 novel_score >= 0.5,
                 novel_score,

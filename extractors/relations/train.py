@@ -31,7 +31,7 @@ from extractors.relations.scorer import (
     decode,
     encode,
     load_encoder_for_relations,
-    pair_shifts,
+    pair_priors,
 )
 from extractors.training import (
     batches_by_length,
@@ -327,9 +327,13 @@ def dev_evaluation(
     return best[1], best[2]
 
 
-#: The prior's weights ``kg tune re`` tries (extractors/relations/prior.py).
+#: The prior's weights ``kg tune re`` tries (extractors/relations/prior.py); ``types`` 1 lets
+#: the curators' labels choose a kept pair's type.
 PRIOR_GRID = tuple(
-    {"log_support": a / 4, "supported": b / 2} for a in range(7) for b in range(-2, 3)
+    {"log_support": a / 4, "supported": b / 2, "types": c}
+    for a in range(7)
+    for b in range(-2, 3)
+    for c in (0, 1)
 )
 
 
@@ -451,7 +455,7 @@ def score_docs(
                     types,
                     threshold,
                     pair_thresholds,
-                    pair_shifts(d, enc, prior, prior_weights or {}),
+                    pair_priors(d, enc, prior, prior_weights or {}),
                 )
             ),
         )
