@@ -73,19 +73,30 @@ def test_logit_shift() -> None:
     assert logit_shift(weights, 3) == pytest.approx(1.3862944 - 0.5)
 
 
-def test_decode_with_shifts_keeps_a_supported_pair() -> None:
+def chemical_and_two_diseases(causes: tuple[float, float]):  # noqa: ANN201
+    """An encoded document of chemical C1 and diseases D1, D2 (the pairs C1-D1, C1-D2) and
+    model scores where each pair's best type is Positive_Correlation at ``causes``."""
     import numpy as np
 
+    from extractors.relations.scorer import TYPES
+
+    enc = SimpleNamespace(
+        entities=[
+            DocEntity("MESH:C1", EntityType.CHEMICAL, ((0, 1),)),
+            DocEntity("MESH:D1", EntityType.DISEASE, ((2, 3),)),
+            DocEntity("MESH:D2", EntityType.DISEASE, ((4, 5),)),
+        ],
+        pairs=[(0, 1), (0, 2)],
+    )
+    scores = np.zeros((2, len(TYPES) + 1), dtype="float32")
+    scores[:, TYPES.index(RelationType.POSITIVE_CORRELATION)] = causes
+    return enc, scores
+
+
+def test_decode_with_shifts_keeps_a_supported_pair() -> None:
     from extractors.relations.scorer import TYPES, decode, pair_priors
 
-    chem, dis, dis2 = (
-        DocEntity("MESH:C1", EntityType.CHEMICAL, ((0, 1),)),
-        DocEntity("MESH:D1", EntityType.DISEASE, ((2, 3),)),
-        DocEntity("MESH:D2", EntityType.DISEASE, ((4, 5),)),
-    )
-    enc = SimpleNamespace(entities=[chem, dis, dis2], pairs=[(0, 1), (0, 2)])
-    scores = np.zeros((2, len(TYPES) + 1), dtype="float32")
-    scores[:, TYPES.index(RelationType.POSITIVE_CORRELATION)] = 0.4
+    enc, scores = chemical_and_two_diseases((0.4, 0.4))
     known = KnownRelations({("MESH:C1", "MESH:D1"): {"therapeutic": frozenset({"100", "101"})}})
     weights = {"Chemical-Disease": {"log_support": 1.0}}
     assert decode(enc, scores, TYPES, 0.5) == []
@@ -101,19 +112,10 @@ def test_decode_with_shifts_keeps_a_supported_pair() -> None:
 
 
 def test_decode_takes_the_labels_type_for_a_kept_pair_only() -> None:
-    import numpy as np
-
     from extractors.relations.scorer import TYPES, decode, pair_priors
 
-    chem, dis, dis2 = (
-        DocEntity("MESH:C1", EntityType.CHEMICAL, ((0, 1),)),
-        DocEntity("MESH:D1", EntityType.DISEASE, ((2, 3),)),
-        DocEntity("MESH:D2", EntityType.DISEASE, ((4, 5),)),
-    )
-    enc = SimpleNamespace(entities=[chem, dis, dis2], pairs=[(0, 1), (0, 2)])
-    scores = np.zeros((2, len(TYPES) + 1), dtype="float32")
-    scores[0, TYPES.index(RelationType.POSITIVE_CORRELATION)] = 0.9  # kept, model says causes
-    scores[1, TYPES.index(RelationType.POSITIVE_CORRELATION)] = 0.1  # not kept
+    # the model keeps C1-D1 as causes (0.9), not C1-D2 (0.1)
+    enc, scores = chemical_and_two_diseases((0.9, 0.1))
     treats = {"therapeutic": frozenset({"100", "101"})}
     known = KnownRelations({("MESH:C1", "MESH:D1"): treats, ("MESH:C1", "MESH:D2"): treats})
     weights = {"Chemical-Disease": {"log_support": 0.0, "types": 1}}
@@ -123,3 +125,30 @@ def test_decode_takes_the_labels_type_for_a_kept_pair_only() -> None:
     # the labels choose the type of the pair the model keeps, and keep no other pair
     assert [(p.id2, p.type) for p in kept] == [("MESH:D1", RelationType.NEGATIVE_CORRELATION)]
     assert kept[0].score == pytest.approx(0.9)
+
+
+def test_tuning_lets_the_labels_choose_the_type_where_that_scores_better() -> None:
+    from extractors.relations.scorer import TYPES
+    from extractors.relations.train import tune_pair_thresholds
+    from tests.helpers import make_doc
+
+    # gold: the chemical treats the first disease; the model keeps the pair as causes
+    doc = make_doc(
+        "7",
+        "Drugol for Achingitis and Bleedosis.",
+        "",
+        [("Drugol", "Chemical", "MESH:C1"), ("Achingitis", "Disease", "MESH:D1")]
+        + [("Bleedosis", "Disease", "MESH:D2")],
+        [("Negative_Correlation", "MESH:C1", "MESH:D1")],
+    )
+    enc, scores = chemical_and_two_diseases((0.9, 0.1))
+    model = SimpleNamespace(types=TYPES, threshold=0.5, scores=lambda docs: [(enc, scores)])
+    treats = {"therapeutic": frozenset({"100"})}
+    known = KnownRelations({("MESH:C1", "MESH:D1"): treats})
+    dev = [(SimpleNamespace(name="dev"), [doc])]
+    _, weights, result = tune_pair_thresholds(model, dev, prior=known)
+    assert weights["Chemical-Disease"]["types"] == 1
+    assert result["dev"]["pair+type"].f1 == 1.0
+    # without labelled support there is nothing to choose: the type stays the model's
+    _, weights, result = tune_pair_thresholds(model, dev, prior=KnownRelations({}))
+    assert result["dev"]["pair+type"].f1 == 0.0

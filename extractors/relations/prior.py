@@ -128,10 +128,8 @@ class KnownRelations:
         """The type of :data:`LABEL_TYPES` whose label more papers other than ``pmid`` give the
         (unordered) pair than any other label; None on a tie or without such papers."""
         by_label = self._labels.get(_key(id1, id2), {})
-        counts = sorted(
-            ((len(p) - (pmid in p), label) for label, p in by_label.items() if label in LABEL_TYPES),
-            reverse=True,
-        )
+        others = ((len(p) - (pmid in p), n) for n, p in by_label.items() if n in LABEL_TYPES)
+        counts = sorted(others, reverse=True)
         if not counts or counts[0][0] == 0 or (len(counts) > 1 and counts[1][0] == counts[0][0]):
             return None
         return LABEL_TYPES[counts[0][1]]

@@ -369,9 +369,10 @@ def tune_re_cmd(
     known_relations: str,
 ) -> None:
     """Choose one threshold per entity-type pair (Chemical-Disease, Gene-Gene, ...), and the
-    weights of the known-relations prior for chemical-disease pairs, that maximize the mean
-    pair+type F1 on the dev splits, with gold entities (coordinate ascent from the model's
-    shared threshold and no prior; extractors/relations/prior.py).
+    weights of the known-relations prior for chemical-disease pairs (and whether its labels
+    choose a kept pair's type), that maximize the mean pair+type F1 on the dev splits, with gold
+    entities (coordinate ascent from the model's shared threshold and no prior;
+    extractors/relations/prior.py).
 
     Example: kg tune re --model extractors/relations/model --corpora ../shared/data/corpora
     """
