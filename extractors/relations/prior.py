@@ -61,14 +61,13 @@ LABEL_TYPES: dict[str, RelationType] = {
     "therapeutic": RelationType.NEGATIVE_CORRELATION,
     "marker/mechanism": RelationType.POSITIVE_CORRELATION,
 }
+#: One pair's papers by label.
+Labels = Mapping[str, frozenset[str]]
 
 
 def _curie(raw: str) -> str:
     """The file's ``MESH:D001`` stays; a bare number is an NCBI Gene ID."""
     return raw if ":" in raw else f"NCBIGene:{raw}"
-
-
-Labels = Mapping[str, frozenset[str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +83,6 @@ class KnownRelations:
 
     def __init__(self, labels: Mapping[tuple[str, str], Labels], source: str = "") -> None:
         self._labels = labels
-        self._pairs = {k: frozenset().union(*v.values()) for k, v in labels.items()}
         self.source = source
 
     @classmethod
@@ -115,13 +113,15 @@ class KnownRelations:
         return cls(labels, str(path))
 
     def __len__(self) -> int:
-        return len(self._pairs)
+        return len(self._labels)
 
     def support(self, id1: str, id2: str, pmid: str) -> int:
-        """Papers other than ``pmid`` that support the (unordered) pair."""
-        papers = self._pairs.get(_key(id1, id2))
-        if not papers:
+        """Papers other than ``pmid`` that support the (unordered) pair, under any label."""
+        by_label = self._labels.get(_key(id1, id2))
+        if not by_label:
             return 0
+        sets = list(by_label.values())
+        papers = sets[0] if len(sets) == 1 else frozenset().union(*sets)
         return len(papers) - (pmid in papers)
 
     def known_type(self, id1: str, id2: str, pmid: str) -> RelationType | None:
