@@ -9,9 +9,11 @@
    (Schwartz–Hearst, :mod:`extractors.abbreviations`), looked up exactly;
 3. the mention text, looked up exactly (after :func:`~extractors.vocab.normalize_name`), then
    its :func:`rewrites`: a chemical without a trailing counter-ion ("fenoprofen calcium" ->
-   "fenoprofen"), a disease's "tumor" as MeSH's "neoplasm" ("liver tumors"), an organ's
-   adjective as its noun ("renal impairment" -> "kidney impairment") and a disease's
-   adjective as its noun ("neutropenic" -> "neutropenia", "migraineurs" -> "migraine");
+   "fenoprofen") or a leading word of its form or route ("liposomal daunorubicin"), a
+   disease's "tumor" as MeSH's "neoplasm" ("liver tumors"), an organ's adjective as its noun
+   ("renal impairment" -> "kidney impairment"), a disease's adjective as its noun
+   ("neutropenic" -> "neutropenia", "migraineurs" -> "migraine") and an organ's general harm
+   as its diseases ("heart damage" -> "heart diseases", "vascular events");
 4. fuzzy candidates: names sharing character 3-grams with the long form, then with the
    mention, with Jaccard similarity at least ``fuzzy_threshold``;
 5. diseases only: the head, the longest run of the mention's trailing words that the training
@@ -29,7 +31,9 @@
 
 :meth:`Linker.link_ids` gives the IDs a mention names: one, or one per name where the mention
 coordinates several and is not a name as a whole ("MMP-1, -2 and -9", "caspase-3/7", "breast and
-ovarian cancer"; :func:`coordinated_parts`), as the corpora annotate such composite mentions.
+ovarian cancer"; :func:`coordinated_parts`; drugs joined by a hyphen or slash,
+"fenfluramine-phentermine": :func:`joined_parts`), as the corpora annotate such composite
+mentions.
 
 Candidates of the requested type only. Ranking: genes of the preferred species first (the
 species the context names most, human on ties and by default; where that species has no gene
@@ -192,11 +196,66 @@ ORGAN_NOUNS: dict[str, str] = {
 _ORGAN_RE = re.compile(r"\b(" + "|".join(ORGAN_NOUNS) + r")\b", re.IGNORECASE)
 
 
+#: Words of a drug's form or route before its name ("liposomal daunorubicin"): MeSH names
+#: the drug alone.
+FORMULATION_WORDS = frozenset(
+    [
+        "liposomal",
+        "pegylated",
+        "encapsulated",
+        "nebulized",
+        "nebulised",
+        "intravenous",
+        "intrathecal",
+        "intramuscular",
+        "subcutaneous",
+        "oral",
+        "topical",
+        "inhaled",
+        "transdermal",
+        "intranasal",
+    ]
+)
+#: A disease named by an organ or system and a general word for harm ("heart damage",
+#: "vascular events"): the corpora annotate it as that organ's diseases, the form MeSH names.
+GENERIC_HEADS = frozenset(
+    [
+        "damage",
+        "injury",
+        "injuries",
+        "lesion",
+        "lesions",
+        "dysfunction",
+        "dysfunctions",
+        "impairment",
+        "impairments",
+        "abnormality",
+        "abnormalities",
+        "complication",
+        "complications",
+        "event",
+        "events",
+        "disturbance",
+        "disturbances",
+        "deficit",
+        "deficits",
+        "problem",
+        "problems",
+    ]
+)
+
+
 def rewrites(text: str, etype: EntityType) -> list[str]:
     """Other forms of a mention to look up exactly when the mention itself is not a name."""
     if etype is EntityType.CHEMICAL:
+        out = []
         base = without_salt(text)
-        return [base] if base else []
+        if base:
+            out.append(base)
+        first, _, rest = text.partition(" ")
+        if rest and first.lower() in FORMULATION_WORDS:
+            out.append(rest)
+        return out
     if etype is not EntityType.DISEASE:
         return []
     out = [_TUMOR.sub(r"neoplasm\1", text)] if _TUMOR.search(text) else []
@@ -204,7 +263,18 @@ def rewrites(text: str, etype: EntityType) -> list[str]:
     organ = _ORGAN_RE.sub(lambda m: ORGAN_NOUNS[m.group(1).lower()], text)
     if organ != text:
         out.extend([organ, *noun_forms(organ)])
+    out.extend(generic_forms(organ))
     return out
+
+
+def generic_forms(text: str) -> list[str]:
+    """ "heart damage" -> "heart diseases", "heart disorders" (:data:`GENERIC_HEADS`); on
+    BioRED dev this raised disease concept F1 from 77.8 to 79.0, on NCBI-disease dev 81.5 to
+    81.7, on BC5CDR dev 82.5 to 82.7."""
+    rest, _, last = text.rpartition(" ")
+    if not rest or last.lower() not in GENERIC_HEADS:
+        return []
+    return [f"{rest} diseases", f"{rest} disorders"]
 
 
 def noun_forms(text: str) -> list[str]:
@@ -277,6 +347,24 @@ def coordinated_parts(text: str) -> list[list[str]]:
         for r in readings
         if len(r) >= 2 and len(set(r)) == len(r) and all(_LETTER.search(p) for p in r)
     ]
+
+
+#: Drugs named together with a hyphen or slash: "fenfluramine-phentermine", "L-DOPA/carbidopa".
+_JOINED = re.compile(r"(?<=[A-Za-z)])\s*[-/]\s*(?=[A-Za-z])")
+
+
+def joined_parts(text: str) -> list[list[str]]:
+    """Readings of a chemical mention as two or three drugs joined by hyphens or slashes (a
+    slash first: "L-DOPA/benserazide"); every part at least four letters long, so that a
+    single name's hyphens ("N-nitroso-N-methylurea", "5-fluorouracil") make no reading."""
+    readings = []
+    for sep in ("/", "-"):
+        if sep not in text:
+            continue
+        parts = [p.strip() for p in (text.split("/") if sep == "/" else _JOINED.split(text))]
+        if 2 <= len(parts) <= 3 and all(sum(c.isalpha() for c in p) >= 4 for p in parts):
+            readings.append(parts)
+    return readings
 
 
 # ---------------------------------------------------------------------------------------------
@@ -412,14 +500,18 @@ class Linker:
         """The IDs a mention names: its top candidate's, or one per part where it coordinates
         several names ("MMP-1, -2 and -9", "breast and ovarian cancer"). A mention linked
         exactly as a whole keeps that one ID; otherwise the first of
-        :func:`coordinated_parts`' readings whose every part is a name (looked up exactly, or
-        by a rewrite) gives the parts' IDs, and failing that the top candidate is taken."""
+        :func:`coordinated_parts`' readings (and, for a chemical, :func:`joined_parts`')
+        whose every part is a name (looked up exactly, or by a rewrite) gives the parts' IDs,
+        and failing that the top candidate is taken."""
         found = self.link(mention_text, etype, context, abbreviations)
         if found and found[0].method in ("exact", "abbreviation"):
             return (found[0].curie,)
         if etype is not EntityType.VARIANT:
             taxa = self._species(context)
-            for parts in coordinated_parts(mention_text):
+            readings = coordinated_parts(mention_text)
+            if etype is EntityType.CHEMICAL:
+                readings.extend(joined_parts(mention_text))
+            for parts in readings:
                 named = [self._named(part, etype, taxa) for part in parts]
                 if all(named):
                     ids = (
@@ -506,6 +598,11 @@ class Linker:
             (normalize_name(text),),
         ).fetchall()
         return frozenset(EntityType(r[0]) for r in rows)
+
+    def preferred_name(self, curie: str) -> str | None:
+        """The lexicon's preferred name of a CURIE ("Kidney Diseases"), None if it lacks it."""
+        row = self._con.execute("SELECT name FROM entities WHERE curie = ?", (curie,)).fetchone()
+        return row[0] if row is not None else None
 
     def entity(self, curie: str, etype: EntityType | None = None) -> Entity | None:
         """The lexicon's entity for a CURIE (preferred name and synonyms), if it has one."""

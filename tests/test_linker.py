@@ -11,6 +11,7 @@ from extractors.linker import (
     Linker,
     coordinated_parts,
     evaluate_gold_mentions,
+    joined_parts,
     normalize_variant,
     rewrites,
     species_in_context,
@@ -87,7 +88,14 @@ def test_rewrites() -> None:
     assert "dyskinesia" in rewrites("dyskinetic", D)
     assert "neutropenia" in rewrites("neutropenic", D)
     assert rewrites("migraineurs", D) == ["migraine"]
-    assert rewrites("renal impairment", D) == ["kidney impairment"]
+    assert rewrites("renal impairment", D)[0] == "kidney impairment"
+    # an organ's general harm as its diseases ("heart damage", "vascular events")
+    assert rewrites("renal impairment", D)[1:] == ["kidney diseases", "kidney disorders"]
+    assert rewrites("Venous complications", D) == ["Venous diseases", "Venous disorders"]
+    assert rewrites("damage", D) == [] and rewrites("heart failure", D) == []
+    # a drug's form or route before its name
+    assert rewrites("Liposomal daunorubicin", C) == ["daunorubicin"]
+    assert rewrites("oral", C) == [] and rewrites("dietary fat", C) == []
     assert "lung hypertrophy" in rewrites("Pulmonary hypertrophic", D)
     # short words and other types are left alone
     assert rewrites("toxic", D) == [] and rewrites("dyskinetic", C) == []
@@ -129,7 +137,7 @@ def test_a_disease_links_by_the_head_the_corpora_annotated(linker: Linker) -> No
     assert linker.link("severe anaemias", D) == []
     # chemicals are not linked by their last words
     assert top(linker.link("quetiapine", C)) == "MESH:C069541"
-    assert linker.link("oral quetiapine", C) == []
+    assert linker.link("atypical quetiapine", C) == []  # (a form word, "oral", is dropped)
 
 
 def test_fuzzy_threshold_can_refuse(linker: Linker) -> None:
@@ -163,6 +171,33 @@ def test_coordinated_parts_plural_stem_and_plain_names() -> None:
     # a part without a letter names nothing ("12, -16", a fragment of a longer list)
     for single in ("IL-6", "p38", "CYP2C9", "Na+/K+ ATPase", "multiple sclerosis", "12, -16"):
         assert coordinated_parts(single) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "readings"),
+    [
+        ("fenfluramine-phentermine", [["fenfluramine", "phentermine"]]),
+        ("L-DOPA/benserazide", [["L-DOPA", "benserazide"]]),
+        ("Prostigmine-morphine", [["Prostigmine", "morphine"]]),
+        # one name's own hyphens: a part of fewer than four letters
+        ("N-nitroso-N-methylurea", []),
+        ("5-fluorouracil", []),
+        ("cis-platin", []),
+        ("Na+/K+", []),
+    ],
+)
+def test_joined_parts(text: str, readings: list[list[str]]) -> None:
+    assert joined_parts(text) == readings
+
+
+def test_drugs_joined_by_a_hyphen_link_to_each_and_a_form_word_is_dropped(
+    linker: Linker,
+) -> None:
+    assert linker.link_ids("cisplatin-methylprednisolone", C) == ("MESH:D002945", "MESH:D008775")
+    assert linker.link_ids("Platinol/methylprednisolone", C) == ("MESH:D002945", "MESH:D008775")
+    assert linker.link_ids("intravenous methylprednisolone", C) == ("MESH:D008775",)
+    # both parts must be names
+    assert "MESH:D008775" not in linker.link_ids("cisplatin-zorblaxine", C)
 
 
 def test_a_coordinated_mention_links_to_each_entity_it_names(linker: Linker) -> None:
