@@ -7,6 +7,8 @@ so a misconfigured run fails at once with the fix, not an hour into the input.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,18 @@ def lexicon_path(settings: Settings) -> Path:
 
     configured = settings.extract.lexicon
     return Path(configured).expanduser() if configured else default_lexicon_path(settings.data_dir)
+
+
+def vocabulary_names(settings: Settings) -> Callable[[str], str | None] | None:
+    """The lexicon's preferred name of an identifier ("Kidney Diseases" for MESH:D007674), for
+    naming the graph's entities (kg.pipeline.entities_of); None where linking is off or no
+    lexicon is built (entities then take their mentions' most frequent text)."""
+    path = lexicon_path(settings)
+    if not settings.extract.link or not path.is_file():
+        return None
+    from extractors.linker import Linker
+
+    return lru_cache(maxsize=100_000)(Linker(path).preferred_name)
 
 
 def load_extractor(  # noqa: ANN201

@@ -114,10 +114,16 @@ class DeletedCitation:
 
 @dataclass(frozen=True, slots=True)
 class Entity:
+    """A node of the graph. ``name`` is the vocabulary's preferred name where the identifier is
+    in the vocabulary (``preferred``), else the text the papers name it by most often;
+    ``synonyms`` are the texts of its mentions."""
+
     id: str
     name: str
     type: EntityType
     synonyms: tuple[str, ...] = ()
+    #: ``name`` is the vocabulary's preferred name (a later write may correct an older name).
+    preferred: bool = False
 
 
 @dataclass(frozen=True, slots=True)

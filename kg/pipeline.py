@@ -192,10 +192,17 @@ def _text_fields(doc: Document) -> tuple[object, ...]:
     return (doc.title, doc.abstract, doc.journal, doc.pub_date, doc.version, mesh)
 
 
-def entities_of(record: PublicationRecord) -> dict[str, Entity]:
-    """Entities named in a record: the most frequent text of the mentions that name the entity
-    alone is the name (a composite "MMP-2 and -9" or a family "MMPs" names several), else the
-    most frequent text of any."""
+#: An identifier's preferred name in a vocabulary, or None where the vocabulary lacks it
+#: (extractors.registry.vocabulary_names gives the lexicon's).
+Namer = Callable[[str], str | None]
+
+
+def entities_of(record: PublicationRecord, names: Namer | None = None) -> dict[str, Entity]:
+    """Entities named in a record. The name is the vocabulary's preferred name (``names``)
+    where it has the identifier ("Kidney Diseases" for MESH:D007674, however the paper words
+    it); else the most frequent text of the mentions that name the entity alone (a composite
+    "MMP-2 and -9" or a family "MMPs" names several), else the most frequent text of any. The
+    mention texts are the synonyms either way."""
     texts: dict[str, Counter[str]] = {}
     alone: dict[str, Counter[str]] = {}
     types: dict[str, EntityType] = {}
@@ -204,15 +211,17 @@ def entities_of(record: PublicationRecord) -> dict[str, Entity]:
         if len(m.ids) <= 1:
             alone.setdefault(eid, Counter())[m.text] += 1
         types.setdefault(eid, m.type)
-    return {
-        eid: Entity(
+    out = {}
+    for eid, counts in texts.items():
+        preferred = names(eid) if names is not None else None
+        out[eid] = Entity(
             id=eid,
-            name=(alone.get(eid) or counts).most_common(1)[0][0],
+            name=preferred or (alone.get(eid) or counts).most_common(1)[0][0],
             type=types[eid],
             synonyms=tuple(sorted(counts)),
+            preferred=bool(preferred),
         )
-        for eid, counts in texts.items()
-    }
+    return out
 
 
 @dataclass(slots=True)
@@ -417,9 +426,10 @@ def _without_annotations(doc: Document) -> Document:
 
 
 def batches(
-    items: Iterable[PublicationRecord | DeletedCitation], size: int
+    items: Iterable[PublicationRecord | DeletedCitation], size: int, names: Namer | None = None
 ) -> Iterator[GraphBatch]:
     """Group records into batches of ``size`` publications; a PMID appears once per batch.
+    Entities are named by ``names`` where it knows them (:func:`entities_of`).
 
     When the same PMID comes again in one batch (a revised record in an update file), the
     batch is closed first so that the later version is written after the earlier one.
@@ -436,7 +446,7 @@ def batches(
             batch.deletions.append(item)
         else:
             batch.publications.append(item)
-            for eid, entity in entities_of(item).items():
+            for eid, entity in entities_of(item, names).items():
                 known = batch.entities.get(eid)
                 if known is not None:
                     synonyms = tuple(sorted(set(known.synonyms) | set(entity.synonyms)))
@@ -457,13 +467,15 @@ def ingest(
     progress: Callable[[int], None] | None = None,
     chunk: int = 32,
     reuse: bool = True,
+    names: Namer | None = None,
 ) -> RunReport:
     """Read, assemble, batch and write; one transaction per batch. Returns the run report.
 
     The sink is opened (constraints first) before the first document is read, so a
     misconfigured target fails before any work is done. ``reuse``: documents the sink holds
     with the same input fingerprint are not extracted again (an interrupted run resumes where
-    it stopped); ``False`` extracts everything.
+    it stopped); ``False`` extracts everything. ``names`` gives entities their vocabulary's
+    preferred names (:func:`entities_of`).
     """
     require_extraction(use_annotations, extractor)
     report = RunReport(quarantine_file=quarantine_path)
@@ -481,7 +493,7 @@ def ingest(
             stored_inputs=getattr(sink, "stored_inputs", None) if reuse else None,
         )
         done = 0
-        for batch in batches(stream, batch_size):
+        for batch in batches(stream, batch_size, names):
             written.add(sink.write(batch))
             if progress is not None:
                 progress(report.read + report.deletions - done)

@@ -190,3 +190,26 @@ def test_an_entity_is_named_by_the_mentions_that_name_it_alone() -> None:
     assert named["NCBIGene:4313"].name == "MMP-2"
     assert named["NCBIGene:4313"].synonyms == ("MMP-2", "MMPs")
     assert named["NCBIGene:4318"].name == "MMPs"  # no mention names it alone
+
+
+def test_an_entity_takes_its_vocabulary_name_and_keeps_the_texts_as_synonyms() -> None:
+    doc = make_doc(
+        "12",
+        "Cisplatin nephrotoxicity.",
+        "Nephrotoxicity of cisplatin; renal damage again.",
+        [
+            ("nephrotoxicity", "Disease", "D007674"),
+            ("Nephrotoxicity", "Disease", "D007674"),
+            ("renal damage", "Disease", "D007674"),
+            ("Cisplatin", "Chemical", "D002945"),
+        ],
+    )
+    record, _ = assemble(doc)
+    vocabulary = {"MESH:D007674": "Kidney Diseases"}
+    named = entities_of(record, vocabulary.get)
+    kidney = named["MESH:D007674"]
+    assert (kidney.name, kidney.preferred) == ("Kidney Diseases", True)
+    assert kidney.synonyms == ("Nephrotoxicity", "nephrotoxicity", "renal damage")
+    # an identifier the vocabulary lacks keeps its mentions' text
+    assert (named["MESH:D002945"].name, named["MESH:D002945"].preferred) == ("Cisplatin", False)
+    assert entities_of(record)["MESH:D007674"].name in {"nephrotoxicity", "Nephrotoxicity"}

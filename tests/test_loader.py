@@ -13,7 +13,7 @@ from kg.model import DeletedCitation, Evidence, Relation
 from kg.pipeline import assemble, ingest
 from kg.schema import RelationType
 from loaders.neo4j.sink import Neo4jSink
-from tests.helpers import LITHIUM
+from tests.helpers import LITHIUM, make_doc
 
 EXAMPLES = Path(__file__).parents[1] / "examples" / "demo.jsonl"
 
@@ -70,6 +70,42 @@ def test_load_twice_changes_nothing(settings, graph, tmp_path) -> None:
     assert counts(graph) == after_first
     assert second.sink["publications_unchanged"] == 4
     assert second.sink.get("nodes_created", 0) == second.sink.get("properties_set", 0) == 0
+
+
+def test_vocabulary_names_replace_text_names_and_text_never_replaces_them(
+    settings, graph, tmp_path
+) -> None:
+    def tremor_doc(pmid: str, text: str):
+        return make_doc(pmid, f"Lithium and {text}.", "", [(text, "Disease", "D014202")])
+
+    def tremor():
+        query = "MATCH (e:Entity {id: 'MESH:D014202'}) RETURN e.name AS name, e.synonyms AS syn"
+        return graph.execute_query(query).records[0].data()
+
+    load(settings, [tremor_doc("2001", "shaking")], tmp_path)  # an older graph: text names
+    assert tremor() == {"name": "shaking", "syn": ["shaking"]}
+    load(settings, [tremor_doc("2002", "tremors")], tmp_path, names={"MESH:D014202": "Tremor"}.get)
+    assert tremor() == {"name": "Tremor", "syn": ["shaking", "tremors"]}
+    load(settings, [tremor_doc("2003", "trembling")], tmp_path)  # no vocabulary at hand
+    assert tremor()["name"] == "Tremor"
+
+
+def test_rename_gives_an_older_graph_the_vocabulary_names(settings, graph, tmp_path) -> None:
+    load(settings, demo_docs(), tmp_path)
+    vocabulary = {"MESH:D007674": "Kidney Diseases", "MESH:D002945": "Cisplatin"}
+    sink = Neo4jSink(settings)
+    try:
+        read, renamed = sink.rename_entities(vocabulary.get, page=3)  # several pages
+        again = sink.rename_entities(vocabulary.get)
+    finally:
+        sink.close()
+    total = counts(graph)["entities"]
+    assert (read, renamed) == (total, 1)  # Cisplatin was named so already
+    assert again == (total, 0)
+    kidney = graph.execute_query(
+        "MATCH (e:Entity {id: 'MESH:D007674'}) RETURN e.name AS name, e.synonyms AS syn"
+    ).records[0]
+    assert kidney["name"] == "Kidney Diseases" and "nephrotoxicity" in kidney["syn"]
 
 
 def test_types_labels_and_constraints(settings, graph, tmp_path) -> None:

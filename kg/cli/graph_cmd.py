@@ -38,6 +38,7 @@ def ingest_paths(
     Without ``use_annotations`` the configured extractor (``[extract]``) annotates each
     document; it is loaded, and checked, before anything is read.
     """
+    from extractors.registry import vocabulary_names
     from kg.readers import read_path
     from loaders.base import get_sink
 
@@ -69,6 +70,7 @@ def ingest_paths(
             progress=bar.update if bar is not None else None,
             chunk=settings.extract.batch_size,
             reuse=reuse,
+            names=vocabulary_names(settings),
         )
     finally:
         if bar is not None:

@@ -183,3 +183,30 @@ def eval_cmd(
             dt = time.perf_counter() - t0
             click.echo(f"{path}  ({n} gold mentions, {dt:.1f} s, lexicon opened in {loaded:.2f} s)")
             click.echo(format_scores(scores))
+
+
+@vocab_group.command("rename")
+@click.option("--lexicon", type=_FILE, help="Lexicon file [default: the installed one].")
+@click.pass_context
+def rename_cmd(ctx: click.Context, lexicon: Path | None) -> None:
+    """Give the graph's entities the lexicon's preferred names.
+
+    `kg ingest` names each entity it writes by the lexicon ("Kidney Diseases" for MESH:D007674,
+    whatever a paper calls it). A graph built before that, or with an older lexicon, keeps
+    the names it was given; this renames every entity whose ID the lexicon knows under
+    another name, keeping the old name among its synonyms. Safe to interrupt and run again.
+
+    Example: kg vocab rename
+    """
+    from loaders.neo4j.sink import Neo4jSink
+
+    settings = settings_from(ctx)
+    started = time.perf_counter()
+    with Linker(_lexicon_path(ctx, lexicon)) as linker:
+        sink = Neo4jSink(settings)
+        try:
+            read, renamed = sink.rename_entities(linker.preferred_name)
+        finally:
+            sink.close()
+    took = time.perf_counter() - started
+    click.echo(f"entities read: {read:,}   renamed: {renamed:,}   ({took:.1f} s)")

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from kg.errors import InputError, KGError, ModelNotInstalledError
 from kg.model import GraphBatch
-from kg.pipeline import Extractor, RunReport, ingest
+from kg.pipeline import Extractor, Namer, RunReport, ingest
 from kg.readers import Item
 from kg.sinks import Sink, WriteReport
 from kg.sources import Source, SourceError, is_truncation
@@ -238,6 +238,15 @@ def resolve_extractor(
     return load_extractor(settings)
 
 
+def _vocabulary_names(settings: Settings) -> Namer | None:
+    """Entities' preferred names from the lexicon, where the extractors are installed."""
+    try:
+        from extractors.registry import vocabulary_names
+    except ImportError:
+        return None
+    return vocabulary_names(settings)
+
+
 def _watch_breaks(items: Iterator[Item], broken: list[InputError]) -> Iterator[Item]:
     for item in items:
         if isinstance(item, InputError) and is_truncation(item):
@@ -320,6 +329,7 @@ def pull(
                     use_annotations=use_annotations,
                     extractor=extractor,
                     commit=not dry_run,
+                    names=_vocabulary_names(settings),
                 )  # fmt: skip
                 report.status = "partial" if report.failed or report.units_failed else "ok"
             except BaseException as exc:
@@ -355,6 +365,7 @@ def _run_units(
     use_annotations: bool,
     extractor: Extractor | None,
     commit: bool,
+    names: Namer | None = None,
 ) -> None:
     for unit in source.units(store):
         if bar is not None:
@@ -371,6 +382,7 @@ def _run_units(
             use_annotations=use_annotations,
             extractor=extractor,
             progress=bar.update if bar is not None else None,
+            names=names,
         )
         report.absorb(run)
         if broken:

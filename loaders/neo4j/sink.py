@@ -24,6 +24,7 @@ import logging
 import random
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from kg.errors import GraphUnavailableError, LoadIncompleteError
@@ -119,7 +120,21 @@ MERGE (e:Entity {{id: row.id}})
 ON CREATE SET e:{label}, e.name = row.name, e.type = row.type, e.category = row.category,
               e.provisional = row.provisional, e.synonyms = row.synonyms
 ON MATCH SET e.synonyms = coalesce(e.synonyms, [])
-                          + [s IN row.synonyms WHERE NOT s IN coalesce(e.synonyms, [])]
+                          + [s IN row.synonyms WHERE NOT s IN coalesce(e.synonyms, [])],
+             e.name = CASE WHEN row.preferred THEN row.name ELSE e.name END
+"""
+
+_ENTITY_NAMES = """
+MATCH (e:Entity) WHERE e.id > $after
+RETURN e.id AS id, e.name AS name ORDER BY e.id LIMIT $page
+"""
+
+_RENAME = """
+UNWIND $rows AS row
+MATCH (e:Entity {id: row.id})
+SET e.synonyms = CASE WHEN e.name IN coalesce(e.synonyms, []) THEN e.synonyms
+                      ELSE coalesce(e.synonyms, []) + e.name END,
+    e.name = row.name
 """
 
 _MENTIONS = """
@@ -316,6 +331,41 @@ class Neo4jSink:
         report.batches = 1
         return report
 
+    def rename_entities(
+        self, names: Callable[[str], str | None], page: int = 5000
+    ) -> tuple[int, int]:
+        """Give every entity the vocabulary's preferred name where ``names`` knows its ID and
+        the graph holds another (a graph built before entities were named so, or with an
+        older lexicon); the old name stays among the synonyms. Page by page in ID order, each
+        page its own transaction, so an interrupted run is simply run again. Returns
+        (entities read, entities renamed)."""
+        read = renamed = 0
+        after = ""
+        while True:
+            rows = self._run_with_retries(
+                "reading entity names",
+                lambda a=after: self.driver.execute_query(
+                    _ENTITY_NAMES, after=a, page=page, database_=self.database
+                ).records,
+            )
+            if not rows:
+                return read, renamed
+            read += len(rows)
+            after = rows[-1]["id"]
+            changes = [
+                {"id": r["id"], "name": name}
+                for r in rows
+                if (name := names(r["id"])) and name != r["name"]
+            ]
+            if changes:
+                self._run_with_retries(
+                    "renaming entities",
+                    lambda c=changes: self.driver.execute_query(
+                        _RENAME, rows=c, database_=self.database
+                    ),
+                )
+                renamed += len(changes)
+
     def _run_with_retries(self, what: str, fn: Any) -> Any:
         from neo4j.exceptions import DriverError, Neo4jError
 
@@ -412,6 +462,7 @@ def _write_batch(tx: Transaction, batch: GraphBatch) -> WriteReport:
                     "category": BIOLINK_CATEGORY[entity.type],
                     "provisional": is_provisional(eid),
                     "synonyms": list(entity.synonyms),
+                    "preferred": entity.preferred,
                 }
             )
         for etype, rows in by_type.items():
