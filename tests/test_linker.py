@@ -433,3 +433,20 @@ def test_evaluate_gold_mentions(linker: Linker) -> None:
     p, r, f = chem.prf()
     assert (p, r) == (1.0, 0.5)
     assert scores[D].accuracy == 1.0
+
+
+def test_vocabulary_names_give_the_preferred_name_or_none(linker: Linker, tmp_path: Path) -> None:
+    from extractors.registry import vocabulary_names
+    from kg.config import load_settings
+
+    def settings(**extract: object):
+        env = {"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "none")}
+        return load_settings(overrides={"extract": extract}, environ=env)
+
+    names = vocabulary_names(settings(lexicon=str(linker.path)))
+    assert names is not None
+    assert names("MESH:D002945") == linker.preferred_name("MESH:D002945") == "Cisplatin"
+    assert names("MESH:D999999") is None and names("KGP:disease.zorblax") is None
+    # linking off, or no lexicon built: entities keep their mentions' text
+    assert vocabulary_names(settings(lexicon=str(linker.path), link=False)) is None
+    assert vocabulary_names(settings(lexicon=str(tmp_path / "missing.sqlite"))) is None
