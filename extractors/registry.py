@@ -162,7 +162,7 @@ def files_digest(path: Path) -> str:
 def load_entity_extractor(settings: Settings, recognizer: str | None = None):  # noqa: ANN201
     """The entity extractor the configuration names (recognizer, propagation, linker)."""
     from extractors.entities import EntityExtractor
-    from extractors.linker import Linker
+    from extractors.linker import LINKING_VERSION, Linker
     from extractors.ner.base import load_recognizer
 
     cfg = settings.extract
@@ -198,6 +198,7 @@ def load_entity_extractor(settings: Settings, recognizer: str | None = None):  #
         # The lexicon's build stamp and counts, not its 250 MB: a rebuild writes a new stamp.
         linker.meta.get("built") if linker else None,
         linker.meta.get("counts") if linker else None,
+        LINKING_VERSION if linker else None,
         length=32,
     )
     return extractor

@@ -435,13 +435,19 @@ def test_evaluate_gold_mentions(linker: Linker) -> None:
     assert scores[D].accuracy == 1.0
 
 
-def test_vocabulary_names_give_the_preferred_name_or_none(linker: Linker, tmp_path: Path) -> None:
-    from extractors.registry import vocabulary_names
+def _settings(home: Path, **extract: object):
+    """Settings with these ``[extract]`` values and no user configuration."""
     from kg.config import load_settings
 
+    env = {"HOME": str(home), "XDG_CONFIG_HOME": str(home / "none")}
+    return load_settings(overrides={"extract": extract}, environ=env)
+
+
+def test_vocabulary_names_give_the_preferred_name_or_none(linker: Linker, tmp_path: Path) -> None:
+    from extractors.registry import vocabulary_names
+
     def settings(**extract: object):
-        env = {"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / "none")}
-        return load_settings(overrides={"extract": extract}, environ=env)
+        return _settings(tmp_path, **extract)
 
     names = vocabulary_names(settings(lexicon=str(linker.path)))
     assert names is not None
@@ -450,3 +456,17 @@ def test_vocabulary_names_give_the_preferred_name_or_none(linker: Linker, tmp_pa
     # linking off, or no lexicon built: entities keep their mentions' text
     assert vocabulary_names(settings(lexicon=str(linker.path), link=False)) is None
     assert vocabulary_names(settings(lexicon=str(tmp_path / "missing.sqlite"))) is None
+
+
+def test_new_linking_rules_change_the_entity_stage_identity(
+    linker: Linker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # an incremental ingest extracts again what older rules linked (kg.pipeline fingerprints)
+    from extractors import linker as module
+    from extractors.registry import load_entity_extractor
+
+    settings = _settings(tmp_path, lexicon=str(linker.path))
+    before = load_entity_extractor(settings).identity
+    assert load_entity_extractor(settings).identity == before
+    monkeypatch.setattr(module, "LINKING_VERSION", module.LINKING_VERSION + 1)
+    assert load_entity_extractor(settings).identity != before
