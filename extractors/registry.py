@@ -7,15 +7,17 @@ so a misconfigured run fails at once with the fix, not an hour into the input.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from extractors.precision import resolve
 from kg.config import Settings
 from kg.errors import ModelNotInstalledError
 from kg.model import stable_hash
+
+if TYPE_CHECKING:
+    from kg.pipeline import Namer
 
 #: The recognizer shipped with the package, trained by ``kg train ner`` (see its tagger.json).
 DEFAULT_MODEL = Path(__file__).resolve().parent / "ner" / "model"
@@ -41,7 +43,7 @@ def lexicon_path(settings: Settings) -> Path:
     return Path(configured).expanduser() if configured else default_lexicon_path(settings.data_dir)
 
 
-def vocabulary_names(settings: Settings) -> Callable[[str], str | None] | None:
+def vocabulary_names(settings: Settings) -> Namer | None:
     """The lexicon's preferred name of an identifier ("Kidney Diseases" for MESH:D007674), for
     naming the graph's entities (kg.pipeline.entities_of); None where linking is off or no
     lexicon is built (entities then take their mentions' most frequent text)."""

@@ -186,7 +186,9 @@ def eval_cmd(
 
 
 @vocab_group.command("rename")
-@click.option("--lexicon", type=_FILE, help="Lexicon file [default: the installed one].")
+@click.option(
+    "--lexicon", type=_FILE, help="Lexicon file [default: [extract] lexicon, as kg ingest]."
+)
 @click.pass_context
 def rename_cmd(ctx: click.Context, lexicon: Path | None) -> None:
     """Give the graph's entities the lexicon's preferred names.
@@ -198,11 +200,13 @@ def rename_cmd(ctx: click.Context, lexicon: Path | None) -> None:
 
     Example: kg vocab rename
     """
+    from extractors.registry import lexicon_path
     from loaders.neo4j.sink import Neo4jSink
 
     settings = settings_from(ctx)
     started = time.perf_counter()
-    with Linker(_lexicon_path(ctx, lexicon)) as linker:
+    # the lexicon kg ingest names entities by ([extract] lexicon), unless --lexicon says
+    with Linker(lexicon or lexicon_path(settings)) as linker:
         sink = Neo4jSink(settings)
         try:
             read, renamed = sink.rename_entities(linker.preferred_name)

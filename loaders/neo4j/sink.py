@@ -24,7 +24,6 @@ import logging
 import random
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from kg.errors import GraphUnavailableError, LoadIncompleteError
@@ -38,6 +37,7 @@ if TYPE_CHECKING:
     from neo4j import Driver, Transaction
 
     from kg.config import Settings
+    from kg.pipeline import Namer
 
 log = logging.getLogger(__name__)
 
@@ -331,9 +331,7 @@ class Neo4jSink:
         report.batches = 1
         return report
 
-    def rename_entities(
-        self, names: Callable[[str], str | None], page: int = 5000
-    ) -> tuple[int, int]:
+    def rename_entities(self, names: Namer, page: int = 5000) -> tuple[int, int]:
         """Give every entity the vocabulary's preferred name where ``names`` knows its ID and
         the graph holds another (a graph built before entities were named so, or with an
         older lexicon); the old name stays among the synonyms. Page by page in ID order, each
