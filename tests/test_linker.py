@@ -446,16 +446,13 @@ def _settings(home: Path, **extract: object):
 def test_vocabulary_names_give_the_preferred_name_or_none(linker: Linker, tmp_path: Path) -> None:
     from extractors.registry import vocabulary_names
 
-    def settings(**extract: object):
-        return _settings(tmp_path, **extract)
-
-    names = vocabulary_names(settings(lexicon=str(linker.path)))
+    names = vocabulary_names(_settings(tmp_path, lexicon=str(linker.path)))
     assert names is not None
     assert names("MESH:D002945") == linker.preferred_name("MESH:D002945") == "Cisplatin"
     assert names("MESH:D999999") is None and names("KGP:disease.zorblax") is None
     # linking off, or no lexicon built: entities keep their mentions' text
-    assert vocabulary_names(settings(lexicon=str(linker.path), link=False)) is None
-    assert vocabulary_names(settings(lexicon=str(tmp_path / "missing.sqlite"))) is None
+    assert vocabulary_names(_settings(tmp_path, lexicon=str(linker.path), link=False)) is None
+    assert vocabulary_names(_settings(tmp_path, lexicon=str(tmp_path / "missing.sqlite"))) is None
 
 
 def test_new_linking_rules_change_the_entity_stage_identity(
