@@ -9,6 +9,7 @@ reads as a ratio), and reading the abstracts.
     .venv/bin/python bench/pipeline_bench.py --limit 1000
     .venv/bin/python bench/pipeline_bench.py --limit 1000 --compare float32,bfloat16
     .venv/bin/python bench/pipeline_bench.py --limit 1000 --compare-workers 1,2,1,2
+    .venv/bin/python bench/pipeline_bench.py --limit 1000 --alternate-context
 
 ``--compare`` runs each number format (``[extract] precision``) in its own process, one after
 the other on the same abstracts, so each has its own peak RSS, and reports the speed ratios
@@ -56,6 +57,10 @@ def main() -> None:
     parser.add_argument("--alternate", action="store_true", help="One process, one set of "
                         "models: each chunk run one batch at a time and in two workers, taking "
                         "turns, so that the machine's drift falls on both alike.")  # fmt: skip
+    parser.add_argument("--alternate-context", action="store_true", help="One process, one "
+                        "set of models: each chunk run with the relation model reading the whole "
+                        "abstract and only its pair sentences, taking turns (docs/models/re.md, "
+                        "stop 31).")  # fmt: skip
     parser.add_argument("--out", type=Path, default=default_out)
     args = parser.parse_args()
     if args.compare:
@@ -79,6 +84,9 @@ def main() -> None:
     extractor.batch(docs[:4])  # warm-up: first calls allocate
     if args.alternate:
         alternated(settings, extractor, docs, args.out)
+        return
+    if args.alternate_context:
+        alternated_context(settings, extractor, docs, args.out)
         return
 
     def timed(fn) -> tuple[float, list]:
@@ -139,20 +147,7 @@ def alternated(settings, extractor, docs: list, out: Path) -> None:  # noqa: ANN
         return [d for b in range(0, len(part), batch) for d in inner.batch(part[b : b + batch])]
 
     runs = {"one batch at a time": one_at_a_time, "two workers": parallel.batch}
-    spent = dict.fromkeys(runs, 0.0)
-    found: dict[str, list] = {name: [] for name in runs}
-    linker = getattr(inner.entities, "linker", None)
-    for k, a in enumerate(range(0, len(docs), parallel.chunk)):
-        names = list(runs) if k % 2 == 0 else list(reversed(runs))
-        for name in names:
-            if linker is not None:
-                linker.clear_caches()
-            part = docs[a : a + parallel.chunk]
-            start = time.perf_counter()
-            annotated = runs[name](part)
-            spent[name] += time.perf_counter() - start
-            found[name].extend(annotated)
-            release_freed_memory()
+    spent, found = take_turns(runs, inner, docs, parallel.chunk)
     parallel.close()
 
     def key(doc) -> tuple:  # noqa: ANN001
@@ -169,6 +164,78 @@ def alternated(settings, extractor, docs: list, out: Path) -> None:  # noqa: ANN
         "two workers / one": round(spent["one batch at a time"] / spent["two workers"], 3),
         "same mentions and relations": same,
         "relations": sum(len(d.relations) for d in two),
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(result, indent=2))
+
+
+def take_turns(runs: dict, extractor, docs: list, chunk: int) -> tuple[dict, dict]:  # noqa: ANN001
+    """Each chunk of ``docs`` through every run in ``runs`` (name -> function of a chunk),
+    who goes first alternating, the linker's caches cleared before each: (seconds per run,
+    annotated documents per run). One process and one set of models, so that the machine's
+    drift falls on every run alike."""
+    spent = dict.fromkeys(runs, 0.0)
+    found: dict[str, list] = {name: [] for name in runs}
+    linker = getattr(extractor.entities, "linker", None)
+    for k, a in enumerate(range(0, len(docs), chunk)):
+        names = list(runs) if k % 2 == 0 else list(reversed(runs))
+        for name in names:
+            if linker is not None:
+                linker.clear_caches()
+            start = time.perf_counter()
+            annotated = runs[name](docs[a : a + chunk])
+            spent[name] += time.perf_counter() - start
+            found[name].extend(annotated)
+            release_freed_memory()
+    return spent, found
+
+
+def alternated_context(settings, extractor, docs: list, out: Path) -> None:  # noqa: ANN001
+    """The full pipeline with the relation model reading each abstract whole and only the
+    sentences that mention an entity of a candidate pair, on the same chunks, taking turns;
+    with the pieces the relation encoder reads either way."""
+    from extractors.relations.scorer import encode
+
+    inner = getattr(extractor, "inner", extractor)
+    model = inner.relations
+    chosen = model.context
+
+    def reading(context: str):  # noqa: ANN202
+        def run(part: list) -> list:
+            model.context = context
+            return inner.batch(part)
+
+        return run
+
+    contexts = ("abstract", "pair_sentences")
+    spent, found = take_turns(
+        {c: reading(c) for c in contexts}, inner, docs, settings.extract.batch_size
+    )
+    model.context = chosen
+    pieces = {
+        c: sum(
+            sum(map(len, e.segments))
+            for d in found[c]
+            if (e := encode(model.tokenizer, d, model.max_len, c == "pair_sentences")).pairs
+        )
+        for c in contexts
+    }
+    result = {
+        "documents": len(docs),
+        "extractor": inner.name,
+        "threads": __import__("torch").get_num_threads(),
+        "chunk": settings.extract.batch_size,
+        **{f"{c}, docs/s": round(len(docs) / s, 2) for c, s in spent.items()},
+        "pair_sentences / abstract, speed": round(spent["abstract"] / spent["pair_sentences"], 3),
+        "relation encoder pieces": pieces,
+        "pieces read, pair_sentences / abstract": round(
+            pieces["pair_sentences"] / max(pieces["abstract"], 1), 3
+        ),
+        "relations": {c: sum(len(d.relations) for d in found[c]) for c in contexts},
+        "same mentions": all(
+            x.mentions == y.mentions for x, y in zip(*found.values(), strict=True)
+        ),
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

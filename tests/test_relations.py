@@ -114,6 +114,36 @@ def test_long_documents_are_cut_into_segments() -> None:
     assert last_seg == len(enc.segments) - 1  # the last "Lithium" is in the last segment
 
 
+def test_pair_sentences_leave_out_the_sentences_that_name_no_paired_entity() -> None:
+    from extractors.ner.encoders import load_encoder
+    from extractors.relations.scorer import MARKER, check_context, encode
+
+    _, tokenizer = load_encoder("all-MiniLM-L6-v2")
+    named = [("Lithium", "Chemical", "D008094"), ("mice", "Species", "10090"),
+             ("tremor", "Disease", "D014202")]  # fmt: skip
+    doc = make_doc("8", "Lithium in old age.", "The weather was cold, and mice slept. "
+                   "Later the tremor came.", named)  # fmt: skip
+    whole = encode(tokenizer, doc, pair_sentences=False)
+    read = encode(tokenizer, doc, pair_sentences=True)
+    text = tokenizer.decode(read.segments[0])
+    assert "weather" not in text and "mice" not in text  # no entity of a pair there
+    assert "lithium" in text and "later the * tremor * came" in text
+    assert len(read.segments[0]) < len(whole.segments[0])
+    # the pairs are those of the whole abstract; the species (in no pair) has no mention left
+    pair_ids = [[(e.entities[a].id, e.entities[b].id) for a, b in e.pairs] for e in (whole, read)]
+    assert pair_ids[0] == pair_ids[1] == [("MESH:D008094", "MESH:D014202")]
+    assert [e.id for e in read.entities] == ["MESH:D008094", "MESH:D014202"]
+    pieces = tokenizer.convert_ids_to_tokens(read.segments[0])
+    assert all(pieces[pos - 1] == MARKER for ps in read.positions for _, pos in ps)
+    # a document without a candidate pair is read whole
+    alone = make_doc("9", "Lithium.", "The weather was cold.", named[:1])
+    assert (
+        encode(tokenizer, alone, pair_sentences=True).segments == encode(tokenizer, alone).segments
+    )
+    with pytest.raises(ConfigError, match="pair_sentences"):
+        check_context("sentences")
+
+
 def test_relation_scores_by_hand() -> None:
     gold = {
         "1": [relation_item("A", "B", POS, True), relation_item("A", "C", NEG, False)],
@@ -389,11 +419,12 @@ def test_kg_tune_re_writes_thresholds_per_entity_type_pair(
     res = CliRunner().invoke(
         main,
         ["tune", "re", "--model", str(folder), "--corpora", str(corpora), "--threads", "1"]
-        + ["--known-relations", "none"],
+        + ["--known-relations", "none", "--context", "pair_sentences"],
     )
     assert res.exit_code == 0, res.output
     record = json.loads((folder / "relations.json").read_text())
     assert "prior" not in record
+    assert record["context"] == "pair_sentences"  # tuned with it, and the model reads so
     pairs = {f"{a.value}-{b.value}" for a, b in TYPE_PAIRS}
     assert set(record["pair_thresholds"]) <= pairs
     assert all(0 < v < 1 for v in record["pair_thresholds"].values())
@@ -404,6 +435,7 @@ def test_kg_tune_re_writes_thresholds_per_entity_type_pair(
     assert sum(tuned[n]["pair+type"] for n in tuned) >= sum(shared[n]["pair+type"] for n in tuned)
     backend = load_relation_backend(f"re:{folder}")
     assert backend.pair_thresholds == record["pair_thresholds"]
+    assert backend.context == "pair_sentences"
     backend.threshold = 0.9  # one threshold for every pair replaces the tuned ones
     assert backend.pair_thresholds == {}
 
@@ -765,6 +797,7 @@ def test_kg_train_re_and_ner_from_the_command_line(encoder_dir: Path, corpora: P
     assert res.exit_code == 0, res.output
     record = json.loads((out / "relations.json").read_text())
     assert record["training"]["corpora"] == ["biored"] and record["training"]["epochs"] == 1
+    assert record["context"] == "abstract"  # the default: the whole document
     assert "best epoch 1" in res.output
     from tests.ner_tiny import tiny_corpora
 

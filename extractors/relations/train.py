@@ -28,6 +28,7 @@ from extractors.relations.scorer import (
     Encoded,
     RelationModel,
     build_model,
+    check_context,
     decode,
     encode,
     load_encoder_for_relations,
@@ -154,6 +155,9 @@ class TrainConfig:
     head_lr: float = 1e-3
     warmup: float = 0.06
     max_len: int = 512
+    #: What the encoder reads (scorer.CONTEXTS); None: "abstract" for training, and for
+    #: ``kg tune re`` the context the model's record names
+    context: str | None = None
     seed: int = 13
     threads: int | None = None
     max_docs: int | None = None
@@ -404,6 +408,8 @@ def tune(config: TrainConfig, model_dir: Path, echo: Callable[[str], None] = pri
 
         torch.set_num_threads(config.threads)
     model = load_relation_model(model_dir)
+    if config.context is not None:
+        model.context = check_context(config.context)
     path = resolve_known_relations(config.known_relations)
     prior = KnownRelations.read(path) if path is not None else None
     dev = [
@@ -417,6 +423,7 @@ def tune(config: TrainConfig, model_dir: Path, echo: Callable[[str], None] = pri
     }
     record = RELATIONS.read_config(model_dir)
     record.pop("type_thresholds", None)  # the per-type thresholds of earlier versions
+    record["context"] = model.context
     record["pair_thresholds"] = thresholds
     record.pop("prior", None)
     if weights:
@@ -471,6 +478,7 @@ def train(
     import torch
 
     started = time.monotonic()
+    context = check_context(config.context or "abstract")
     rng = seeded(config.seed, config.threads)
     encoder, tokenizer = load_encoder_for_relations(config.base)
     if config.init_tagger is not None:
@@ -501,7 +509,10 @@ def train(
         kept = [(d, unknown) for d, unknown in rows if d.pmid not in held_out]
         if name.endswith("+found"):
             kept = with_found_mentions(kept, finder)
-        examples = [label(encode(tokenizer, d, config.max_len), d, corpus, u) for d, u in kept]
+        examples = [
+            label(encode(tokenizer, d, config.max_len, context == "pair_sentences"), d, corpus, u)
+            for d, u in kept
+        ]
         examples = [e for e in examples if e.encoded.pairs]
         positives = sum(1 for e in examples for row in e.labels if 1.0 in row)
         pairs = sum(len(e.labels) for e in examples)
@@ -530,6 +541,7 @@ def train(
         "base": config.base,
         "types": [t.value for t in TYPES],
         "max_len": config.max_len,
+        "context": context,
         "threshold": 0.5,
         "training": {
             **settings_record(config),

@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from extractors.relations.scorer import CONTEXTS
 from kg.cli.app import main
 
 
@@ -173,6 +174,14 @@ def train_ner_cmd(init: Path | None, **options: Any) -> None:
     "that rare types are fitted; 0 weighs every cell alike, 0.5 is the square root.",
 )
 @click.option(
+    "--context",
+    type=click.Choice(CONTEXTS),
+    default="abstract",
+    show_default=True,
+    help="What the encoder reads of a document: all of it, or only the sentences that mention "
+    "an entity of a candidate pair (kg tune re --context can change it later).",
+)
+@click.option(
     "--found-entities",
     multiple=True,
     help="Also train on this corpus with the entity stage's mentions in place of the gold "
@@ -183,6 +192,7 @@ def train_re_cmd(
     init: Path | None,
     type_loss: float,
     type_balance: float,
+    context: str,
     found_entities: tuple[str, ...],
     **options: Any,
 ) -> None:
@@ -206,6 +216,7 @@ def train_re_cmd(
         init=init,
         type_loss=type_loss,
         type_balance=type_balance,
+        context=context,
         found_entities=found_entities,
     )
     click.echo(
@@ -361,12 +372,19 @@ def tune_ner_cmd(
     show_default=True,
     help='CTD-derived relations file whose prior is tuned too ("none": no prior).',
 )
+@click.option(
+    "--context",
+    type=click.Choice(CONTEXTS),
+    help="What the encoder reads of a document, tuned with and written to the record: all of "
+    "it, or the sentences that mention an entity of a candidate pair. Default: the record's.",
+)
 def tune_re_cmd(
     model_dir: Path,
     corpora_dir: Path,
     dev: tuple[str, ...],
     threads: int | None,
     known_relations: str,
+    context: str | None,
 ) -> None:
     """Choose one threshold per entity-type pair (Chemical-Disease, Gene-Gene, ...), and the
     weights of the known-relations prior for chemical-disease pairs (and whether its labels
@@ -378,4 +396,12 @@ def tune_re_cmd(
     """
     from extractors.relations import train
 
-    _tune(train, model_dir, corpora_dir, dev, threads, known_relations=known_relations)
+    _tune(
+        train,
+        model_dir,
+        corpora_dir,
+        dev,
+        threads,
+        known_relations=known_relations,
+        context=context,
+    )
