@@ -814,13 +814,20 @@ def test_kg_train_re_and_ner_from_the_command_line(encoder_dir: Path, corpora: P
 def test_kg_train_re_continues_a_model_with_type_loss_and_balance_in_bfloat16(
     tiny_re: Path, encoder_dir: Path, corpora: Path, tmp_path
 ) -> None:
+    import shutil
+
     from kg.cli.app import main
 
+    start_dir = tmp_path / "start"
+    shutil.copytree(tiny_re, start_dir)
+    start_record = json.loads((start_dir / "relations.json").read_text())
+    start_record["context"] = "pair_sentences"
+    (start_dir / "relations.json").write_text(json.dumps(start_record))
     out = tmp_path / "re2"
     res = CliRunner().invoke(
         main,
         ["train", "re", "--corpora", str(corpora), "--out", str(out), "--max-len", "64",
-         "--base", str(encoder_dir), "--init", str(tiny_re), "--type-loss", "1",
+         "--base", str(encoder_dir), "--init", str(start_dir), "--type-loss", "1",
          "--type-balance", "0.5", "--precision", "bfloat16", "--epochs", "1", "--lr", "1e-4",
          "--threads", "1", "--no-progress"],
     )  # fmt: skip
@@ -830,6 +837,7 @@ def test_kg_train_re_continues_a_model_with_type_loss_and_balance_in_bfloat16(
     assert training["type_loss"] == 1.0 and training["precision"] == "bfloat16"
     assert training["type_balance"] == 0.5 and max(training["type_weights"]) > 1.0
     assert training["init_training"]["epochs"] == 40  # the tiny model's own record
+    assert record["context"] == "pair_sentences"  # read as the model it continues
     # A model continued from another is that model's next version.
     start = json.loads((tiny_re / "relations.json").read_text())["version"]
     assert record["version"] == training["version"] == str(int(start) + 1)

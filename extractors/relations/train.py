@@ -155,8 +155,8 @@ class TrainConfig:
     head_lr: float = 1e-3
     warmup: float = 0.06
     max_len: int = 512
-    #: What the encoder reads (scorer.CONTEXTS); None: "abstract" for training, and for
-    #: ``kg tune re`` the context the model's record names
+    #: What the encoder reads (scorer.CONTEXTS); None: the record's (the ``init`` model's
+    #: when training, else "abstract"; for ``kg tune re`` the tuned model's)
     context: str | None = None
     seed: int = 13
     threads: int | None = None
@@ -478,7 +478,6 @@ def train(
     import torch
 
     started = time.monotonic()
-    context = check_context(config.context or "abstract")
     rng = seeded(config.seed, config.threads)
     encoder, tokenizer = load_encoder_for_relations(config.base)
     if config.init_tagger is not None:
@@ -491,6 +490,7 @@ def train(
         RELATIONS.load_weights(model, config.init, config.base)
         init_config = RELATIONS.read_config(config.init)
     init_record = init_config.get("training")
+    context = check_context(config.context or init_config.get("context") or "abstract")
     version = config.version or next_version(init_config.get("version"))
     dev = [
         (corpus_by_name(n, dev=True), read_docs(config, corpus_by_name(n, dev=True)))

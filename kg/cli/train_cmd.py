@@ -176,10 +176,8 @@ def train_ner_cmd(init: Path | None, **options: Any) -> None:
 @click.option(
     "--context",
     type=click.Choice(CONTEXTS),
-    default="abstract",
-    show_default=True,
     help="What the encoder reads of a document: all of it, or only the sentences that mention "
-    "an entity of a candidate pair (kg tune re --context can change it later).",
+    "an entity of a candidate pair. Default: the --init model's, else abstract.",
 )
 @click.option(
     "--found-entities",
@@ -192,7 +190,7 @@ def train_re_cmd(
     init: Path | None,
     type_loss: float,
     type_balance: float,
-    context: str,
+    context: str | None,
     found_entities: tuple[str, ...],
     **options: Any,
 ) -> None:
