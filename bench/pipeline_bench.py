@@ -195,6 +195,7 @@ def alternated_context(settings, extractor, docs: list, out: Path) -> None:  # n
     """The full pipeline with the relation model reading each abstract whole and only the
     sentences that mention an entity of a candidate pair, on the same chunks, taking turns;
     with the pieces the relation encoder reads either way."""
+    from extractors.relations import CONTEXTS
     from extractors.relations.scorer import encode
 
     inner = getattr(extractor, "inner", extractor)
@@ -208,7 +209,7 @@ def alternated_context(settings, extractor, docs: list, out: Path) -> None:  # n
 
         return run
 
-    contexts = ("abstract", "pair_sentences")
+    contexts = CONTEXTS
     spent, found = take_turns(
         {c: reading(c) for c in contexts}, inner, docs, settings.extract.batch_size
     )
@@ -217,7 +218,7 @@ def alternated_context(settings, extractor, docs: list, out: Path) -> None:  # n
         c: sum(
             sum(map(len, e.segments))
             for d in found[c]
-            if (e := encode(model.tokenizer, d, model.max_len, c == "pair_sentences")).pairs
+            if (e := encode(model.tokenizer, d, model.max_len, c)).pairs
         )
         for c in contexts
     }

@@ -123,8 +123,8 @@ def test_pair_sentences_leave_out_the_sentences_that_name_no_paired_entity() -> 
              ("tremor", "Disease", "D014202")]  # fmt: skip
     doc = make_doc("8", "Lithium in old age.", "The weather was cold, and mice slept. "
                    "Later the tremor came.", named)  # fmt: skip
-    whole = encode(tokenizer, doc, pair_sentences=False)
-    read = encode(tokenizer, doc, pair_sentences=True)
+    whole = encode(tokenizer, doc, context="abstract")
+    read = encode(tokenizer, doc, context="pair_sentences")
     text = tokenizer.decode(read.segments[0])
     assert "weather" not in text and "mice" not in text  # no entity of a pair there
     assert "lithium" in text and "later the * tremor * came" in text
@@ -138,7 +138,8 @@ def test_pair_sentences_leave_out_the_sentences_that_name_no_paired_entity() -> 
     # a document without a candidate pair is read whole
     alone = make_doc("9", "Lithium.", "The weather was cold.", named[:1])
     assert (
-        encode(tokenizer, alone, pair_sentences=True).segments == encode(tokenizer, alone).segments
+        encode(tokenizer, alone, context="pair_sentences").segments
+        == encode(tokenizer, alone).segments
     )
     with pytest.raises(ConfigError, match="pair_sentences"):
         check_context("sentences")

@@ -9,3 +9,9 @@
 * :mod:`.train` — ``kg train re``;
 * :mod:`.extractor` — entities then relations, as one pipeline extractor.
 """
+
+#: What the default model's encoder reads of a document (``context`` in ``relations.json``;
+#: :mod:`.scorer`): the whole ``abstract``, or the ``pair_sentences`` that mention an entity of
+#: a candidate pair. Here, not in :mod:`.scorer`, so that the command line can offer the
+#: choices without importing the model code at start-up.
+CONTEXTS = ("abstract", "pair_sentences")

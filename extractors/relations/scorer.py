@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from extractors.artifacts import ArtifactKind
 from extractors.precision import running
+from extractors.relations import CONTEXTS
 from extractors.relations.candidates import (
     TYPE_PAIR_INDEX,
     TYPE_PAIRS,
@@ -57,9 +58,6 @@ if TYPE_CHECKING:
 
 MARKER = "*"
 TYPES: tuple[RelationType, ...] = tuple(RelationType)
-#: What the encoder reads of a document (``context`` in ``relations.json``): the whole
-#: ``abstract``, or the ``pair_sentences`` that mention an entity of a candidate pair.
-CONTEXTS = ("abstract", "pair_sentences")
 
 
 @dataclass(slots=True)
@@ -73,19 +71,17 @@ class Encoded:
     pairs: list[tuple[int, int]]
 
 
-def encode(
-    tokenizer: Any, doc: Document, max_len: int = 512, pair_sentences: bool = False
-) -> Encoded:
+def encode(tokenizer: Any, doc: Document, max_len: int = 512, context: str = "abstract") -> Encoded:
     """Tokenize a document with entity markers and cut it into segments of ``max_len``.
 
-    ``pair_sentences``: only the sentences that mention an entity of a candidate pair are
-    read (:func:`pair_sentence_pieces`)."""
+    ``context`` (:data:`CONTEXTS`): ``pair_sentences`` reads only the sentences that mention an
+    entity of a candidate pair (:func:`pair_sentence_pieces`)."""
     entities = doc_entities(doc)
     text = doc.text
     enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
     ids: list[int] = enc["input_ids"]
     offsets: list[tuple[int, int]] = [tuple(o) for o in enc["offset_mapping"]]
-    if pair_sentences:
+    if context == "pair_sentences":
         ids, offsets = pair_sentence_pieces(text, entities, ids, offsets)
     marker = marker_id(tokenizer)
     opens: dict[int, list[int]] = {}  # piece index -> entities with a mention starting there
@@ -375,8 +371,7 @@ class RelationModel:
         """(encoded document, sigmoid scores (pairs, types + 1) as numpy) for each document."""
         import torch
 
-        sentences = self.context == "pair_sentences"
-        encoded = [encode(self.tokenizer, d, self.max_len, sentences) for d in docs]
+        encoded = [encode(self.tokenizer, d, self.max_len, self.context) for d in docs]
         out: list[Any] = [None] * len(docs)
         order = sorted(range(len(docs)), key=lambda k: -sum(map(len, encoded[k].segments)))
         todo = [k for k in order if encoded[k].pairs]

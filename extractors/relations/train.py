@@ -510,8 +510,7 @@ def train(
         if name.endswith("+found"):
             kept = with_found_mentions(kept, finder)
         examples = [
-            label(encode(tokenizer, d, config.max_len, context == "pair_sentences"), d, corpus, u)
-            for d, u in kept
+            label(encode(tokenizer, d, config.max_len, context), d, corpus, u) for d, u in kept
         ]
         examples = [e for e in examples if e.encoded.pairs]
         positives = sum(1 for e in examples for row in e.labels if 1.0 in row)

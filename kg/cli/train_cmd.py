@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from extractors.relations.scorer import CONTEXTS
+from extractors.relations import CONTEXTS
 from kg.cli.app import main
 
 
