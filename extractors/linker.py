@@ -603,6 +603,14 @@ class Linker:
         ).fetchall()
         return frozenset(EntityType(r[0]) for r in rows)
 
+    def in_vocabulary(self, curie: str) -> bool:
+        """True where a vocabulary (MeSH, NCBI Gene, ...) has the CURIE, not only a corpus: an
+        ID only the training corpora name may have been retired since they were annotated."""
+        row = self._con.execute(
+            "SELECT 1 FROM entities WHERE curie = ? AND source != 'corpus' LIMIT 1", (curie,)
+        ).fetchone()
+        return row is not None
+
     def preferred_name(self, curie: str) -> str | None:
         """The lexicon's preferred name of a CURIE ("Kidney Diseases"), None if it lacks it."""
         row = self._con.execute("SELECT name FROM entities WHERE curie = ?", (curie,)).fetchone()

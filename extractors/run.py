@@ -6,10 +6,10 @@ scored is the model's own output.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from extractors.evaluation import (
     PRF,
@@ -25,6 +25,9 @@ from kg.errors import ConfigError, InputError
 from kg.model import DeletedCitation, Document
 from kg.pipeline import Extractor, chunk_for, extract_all
 from kg.schema import EntityType
+
+if TYPE_CHECKING:
+    from extractors.linker import Linker
 
 #: Output formats of ``kg extract``.
 WRITERS = ("pubtator", "bioc", "jsonl")
@@ -115,6 +118,54 @@ def gold_documents(path: Path, fmt: str | None = None) -> list[Document]:
     if not docs:
         raise ConfigError(f"no documents in gold file {path}", hint="check the path and format")
     return docs
+
+
+def current_ids(gold: Sequence[Document], linker: Linker) -> dict[str, str]:
+    """Gold IDs no vocabulary has any more, each with the current ID of the same namespace
+    that its gold mention texts name exactly (``kg eval --current-ids``).
+
+    Corpora keep the IDs of the year they were annotated: BC5CDR (2015) gives olanzapine as
+    MESH:C076029, a supplementary concept MeSH has since made the descriptor MESH:D000077152,
+    and no system linking with today's MeSH can name the old ID. An ID is read as a current
+    one only where every gold text of it that the lexicon knows exactly names the same one;
+    the rest stay as they are.
+    """
+    texts: dict[str, set[tuple[str, EntityType]]] = {}
+    for doc in gold:
+        for m in doc.mentions:
+            for curie in m.ids:
+                texts.setdefault(curie, set()).add((m.text, m.type))
+    found: dict[str, str] = {}
+    for curie, named in texts.items():
+        if linker.in_vocabulary(curie):
+            continue
+        prefix = curie.partition(":")[0]
+        now = {
+            top.curie
+            for text, etype in named
+            for top in linker.exact(text, etype)[:1]
+            if top.curie.partition(":")[0] == prefix and linker.in_vocabulary(top.curie)
+        }
+        if len(now) == 1:
+            found[curie] = now.pop()
+    return found
+
+
+def with_ids(docs: Sequence[Document], ids: Mapping[str, str]) -> list[Document]:
+    """``docs`` with every mention and relation ID that ``ids`` maps read as its value."""
+    if not ids:
+        return list(docs)
+
+    def one(i: str) -> str:
+        return ids.get(i, i)
+
+    def mentions(doc: Document) -> tuple:
+        return tuple(replace(m, ids=tuple(dict.fromkeys(map(one, m.ids)))) for m in doc.mentions)
+
+    def relations(doc: Document) -> tuple:
+        return tuple(replace(r, id1=one(r.id1), id2=one(r.id2)) for r in doc.relations)
+
+    return [replace(d, mentions=mentions(d), relations=relations(d)) for d in docs]
 
 
 def items_of(docs: Sequence[Document]) -> dict[str, list[Item]]:

@@ -979,3 +979,51 @@ def test_registry_gives_the_prior_to_a_model_that_asks(tiny_re: Path, tmp_path) 
     assert with_prior.source.endswith("+prior") and not without.source.endswith("+prior")
     with pytest.raises(ConfigError, match="known relations file not found"):
         load(str(tmp_path / "absent.tsv.gz"))
+
+
+def test_kg_eval_re_current_ids_reads_a_retired_gold_id_as_todays(settings, tmp_path) -> None:
+    """A corpus annotated before MeSH made a supplementary concept a descriptor names an ID no
+    vocabulary has; --current-ids reads it as the ID its mention text names today."""
+    from extractors.linker import Linker
+    from extractors.run import current_ids
+    from extractors.vocab import build_lexicon
+    from kg.cli.app import main
+    from loaders.files.pubtator import write_pubtator
+    from tests.test_vocab import fixture_sources
+
+    lexicon = tmp_path / "lexicon.sqlite"
+    build_lexicon(fixture_sources(), lexicon)
+    extract = {**settings.extract.model_dump(), "lexicon": str(lexicon)}
+    with_lexicon = settings.model_validate({**settings.model_dump(), "extract": extract})
+
+    def doc(cisplatin: str, pmid: str = "1") -> Document:
+        return make_doc(
+            pmid,
+            "Cisplatin-induced anemia.",
+            "Zorbide was given.",
+            [("Cisplatin", "Chemical", cisplatin), ("anemia", "Disease", "D000740"),
+             ("Zorbide", "Chemical", "C999998")],
+            [("Positive_Correlation", cisplatin, "D000740")],
+        )  # fmt: skip
+
+    gold, pred = tmp_path / "gold.pubtator", tmp_path / "pred.pubtator"
+    with gold.open("w") as out:  # the old ID, and one a lexicon name does not give
+        write_pubtator([doc("C999999")], out)
+    with pred.open("w") as out:
+        write_pubtator([doc("D002945")], out)
+    with Linker(lexicon) as linker:
+        assert linker.in_vocabulary("MESH:D002945") and not linker.in_vocabulary("MESH:C999999")
+        ids = current_ids([doc("C999999")], linker)
+    assert ids == {"MESH:C999999": "MESH:D002945"}  # Zorbide names nothing: it stays
+
+    def pair_f1(*flags: str) -> float:
+        res = CliRunner().invoke(
+            main,
+            ["eval", "re", "--gold", str(gold), "--predictions", str(pred), "--json", *flags],
+            obj={"settings": with_lexicon},
+        )
+        assert res.exit_code == 0, res.output
+        return json.loads(res.output[res.output.index("{") :])["predictions"]["pair"]["f1"]
+
+    assert pair_f1() == 0.0
+    assert pair_f1("--current-ids") == 100.0

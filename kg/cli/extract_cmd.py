@@ -5,10 +5,15 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from kg.cli.app import main, settings_from
+from kg.config import Settings
+
+if TYPE_CHECKING:
+    from kg.model import Document
 
 EXIT_SKIPPED = 3
 
@@ -303,6 +308,13 @@ def eval_norm_cmd(
     help="Also score each entity-type pair (Chemical-Disease, Gene-Gene, ...) and each "
     "relation type on its own.",
 )
+@click.option(
+    "--current-ids",
+    is_flag=True,
+    help="Read gold IDs that no vocabulary has any more (MeSH concepts merged or made "
+    "descriptors since the corpus was annotated) as the current ID their gold mention texts "
+    "name; says how many were read so. Off by default: the gold file's IDs as they are.",
+)
 @_json
 @click.pass_context
 def eval_re_cmd(
@@ -314,6 +326,7 @@ def eval_re_cmd(
     predictions: Path | None,
     mode: str,
     breakdown: bool,
+    current_ids: bool,
     as_json: bool,
 ) -> None:
     """Document-level relation precision, recall and F1: pair (the two IDs, either order),
@@ -328,6 +341,8 @@ def eval_re_cmd(
     from extractors.run import evaluate_relations, gold_documents, relations_breakdown
 
     gold_docs = gold_documents(gold, fmt)
+    if current_ids:
+        gold_docs = _read_current_ids(settings_from(ctx), gold_docs)
     runs: dict[str, list] = {}
     if predictions is not None:
         runs["predictions"] = gold_documents(predictions)
@@ -369,3 +384,20 @@ def eval_re_cmd(
         _print(f"relations ({name}): {gold.name}", scores, False)
         if breakdown:
             click.echo(format_breakdown(f"by entity-type pair and type ({name})", groups[name]))
+
+
+def _read_current_ids(settings: Settings, gold_docs: list[Document]) -> list[Document]:
+    """``kg eval re --current-ids``: the gold documents with their retired IDs read as the
+    current ones (extractors/run.py ``current_ids``); says how many on stderr."""
+    from extractors.linker import Linker
+    from extractors.registry import lexicon_path
+    from extractors.run import current_ids, with_ids
+
+    path = lexicon_path(settings)
+    with Linker(path) as linker:
+        ids = current_ids(gold_docs, linker)
+    shown = ", ".join(f"{old} -> {new}" for old, new in sorted(ids.items())[:5])
+    more = f", ... ({len(ids) - 5} more)" if len(ids) > 5 else ""
+    click.echo(f"--current-ids: {len(ids)} retired gold IDs read as current ones"
+               + (f" ({shown}{more})" if ids else ""), err=True)  # fmt: skip
+    return with_ids(gold_docs, ids)
