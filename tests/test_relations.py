@@ -1000,9 +1000,9 @@ def test_kg_eval_re_current_ids_reads_a_retired_gold_id_as_todays(settings, tmp_
         return make_doc(
             pmid,
             "Cisplatin-induced anemia.",
-            "Zorbide was given.",
+            "Zorbide was given. TP53 was read in rats.",
             [("Cisplatin", "Chemical", cisplatin), ("anemia", "Disease", "D000740"),
-             ("Zorbide", "Chemical", "C999998")],
+             ("Zorbide", "Chemical", "C999998"), ("TP53", "Gene", "24842")],
             [("Positive_Correlation", cisplatin, "D000740")],
         )  # fmt: skip
 
@@ -1014,7 +1014,8 @@ def test_kg_eval_re_current_ids_reads_a_retired_gold_id_as_todays(settings, tmp_
     with Linker(lexicon) as linker:
         assert linker.in_vocabulary("MESH:D002945") and not linker.in_vocabulary("MESH:C999999")
         ids = current_ids([doc("C999999")], linker)
-    assert ids == {"MESH:C999999": "MESH:D002945"}  # Zorbide names nothing: it stays
+    # Zorbide names nothing, and the rat gene is of a species the lexicon lacks, not retired
+    assert ids == {"MESH:C999999": "MESH:D002945"}
 
     def pair_f1(*flags: str) -> float:
         res = CliRunner().invoke(

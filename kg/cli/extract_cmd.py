@@ -311,9 +311,9 @@ def eval_norm_cmd(
 @click.option(
     "--current-ids",
     is_flag=True,
-    help="Read gold IDs that no vocabulary has any more (MeSH concepts merged or made "
-    "descriptors since the corpus was annotated) as the current ID their gold mention texts "
-    "name; says how many were read so. Off by default: the gold file's IDs as they are.",
+    help="Read gold MeSH IDs that MeSH no longer has (concepts merged or made descriptors "
+    "since the corpus was annotated) as the current MeSH ID their gold mention texts name; "
+    "says how many were read so. Off by default: the gold file's IDs as they are.",
 )
 @_json
 @click.pass_context
