@@ -1002,7 +1002,7 @@ def test_kg_eval_re_current_ids_reads_a_retired_gold_id_as_todays(settings, tmp_
             "Cisplatin-induced anemia.",
             "Zorbide was given. TP53 was read in rats.",
             [("Cisplatin", "Chemical", cisplatin), ("anemia", "Disease", "D000740"),
-             ("Zorbide", "Chemical", "C999998"), ("TP53", "Gene", "24842")],
+             ("Zorbide", "Chemical", "C999998"), ("TP53", "Gene", "99999991")],
             [("Positive_Correlation", cisplatin, "D000740")],
         )  # fmt: skip
 
