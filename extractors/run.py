@@ -148,15 +148,20 @@ def current_ids(gold: Sequence[Document], linker: Linker) -> dict[str, str]:
         prefix = curie.partition(":")[0]
         if prefix not in WHOLE_VOCABULARIES or linker.in_vocabulary(curie):
             continue
-        now = {
-            top.curie
-            for text, etype in named
-            for top in linker.exact(text, etype)[:1]
-            if top.curie.partition(":")[0] == prefix and linker.in_vocabulary(top.curie)
-        }
+        now = {c for text, etype in named if (c := _named_now(linker, text, etype, prefix))}
         if len(now) == 1:
             found[curie] = now.pop()
     return found
+
+
+def _named_now(linker: Linker, text: str, etype: EntityType, prefix: str) -> str | None:
+    """The best exact candidate of ``text`` in namespace ``prefix`` that a vocabulary has (the
+    training corpora may still rank the retired ID itself first: "venlafaxine")."""
+    for candidate in linker.exact(text, etype):
+        curie = candidate.curie
+        if curie.partition(":")[0] == prefix and linker.in_vocabulary(curie):
+            return curie
+    return None
 
 
 def with_ids(docs: Sequence[Document], ids: Mapping[str, str]) -> list[Document]:

@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 import click
 
 from kg.cli.app import main, settings_from
-from kg.config import Settings
 
 if TYPE_CHECKING:
+    from kg.config import Settings
     from kg.model import Document
 
 EXIT_SKIPPED = 3
