@@ -1017,14 +1017,17 @@ def test_kg_eval_re_current_ids_reads_a_retired_gold_id_as_todays(settings, tmp_
     # Zorbide names nothing, and the rat gene is of a species the lexicon lacks, not retired
     assert ids == {"MESH:C999999": "MESH:D002945"}
 
-    def pair_f1(*flags: str) -> float:
+    def pair_f1(*flags: str, predictions: Path = pred) -> float:
         res = CliRunner().invoke(
             main,
-            ["eval", "re", "--gold", str(gold), "--predictions", str(pred), "--json", *flags],
+            ["eval", "re", "--gold", str(gold), "--predictions", str(predictions), "--json",
+             *flags],
             obj={"settings": with_lexicon},
-        )
+        )  # fmt: skip
         assert res.exit_code == 0, res.output
         return json.loads(res.output[res.output.index("{") :])["predictions"]["pair"]["f1"]
 
     assert pair_f1() == 0.0
     assert pair_f1("--current-ids") == 100.0
+    # predictions that still give the retired ID are read the same way
+    assert pair_f1("--current-ids", predictions=gold) == 100.0

@@ -338,11 +338,11 @@ def eval_re_cmd(
     Example: kg eval re --gold ../shared/data/corpora/bc5cdr/dev.pubtator --breakdown
     """
     from extractors.evaluation import format_breakdown
-    from extractors.run import evaluate_relations, gold_documents, relations_breakdown
+    from extractors.run import evaluate_relations, gold_documents, relations_breakdown, with_ids
 
     gold_docs = gold_documents(gold, fmt)
-    if current_ids:
-        gold_docs = _read_current_ids(settings_from(ctx), gold_docs)
+    retired = _retired_ids(settings_from(ctx), gold_docs) if current_ids else {}
+    gold_docs = with_ids(gold_docs, retired)
     runs: dict[str, list] = {}
     if predictions is not None:
         runs["predictions"] = gold_documents(predictions)
@@ -364,6 +364,9 @@ def eval_re_cmd(
                     keep_mentions=m == "gold-entities",
                 )
             )
+    # a retired ID is one concept with its successor on both sides: the linker may still
+    # give the old ID where the training corpora name it most ("venlafaxine")
+    runs = {name: with_ids(docs, retired) for name, docs in runs.items()}
     results = {name: evaluate_relations(gold_docs, docs) for name, docs in runs.items()}
     groups = (
         {name: relations_breakdown(gold_docs, docs) for name, docs in runs.items()}
@@ -386,18 +389,17 @@ def eval_re_cmd(
             click.echo(format_breakdown(f"by entity-type pair and type ({name})", groups[name]))
 
 
-def _read_current_ids(settings: Settings, gold_docs: list[Document]) -> list[Document]:
-    """``kg eval re --current-ids``: the gold documents with their retired IDs read as the
-    current ones (extractors/run.py ``current_ids``); says how many on stderr."""
+def _retired_ids(settings: Settings, gold_docs: list[Document]) -> dict[str, str]:
+    """``kg eval re --current-ids``: the gold's retired MeSH IDs, each with its current one
+    (extractors/run.py ``current_ids``); says how many on stderr."""
     from extractors.linker import Linker
     from extractors.registry import lexicon_path
-    from extractors.run import current_ids, with_ids
+    from extractors.run import current_ids
 
-    path = lexicon_path(settings)
-    with Linker(path) as linker:
+    with Linker(lexicon_path(settings)) as linker:
         ids = current_ids(gold_docs, linker)
     shown = ", ".join(f"{old} -> {new}" for old, new in sorted(ids.items())[:5])
     more = f", ... ({len(ids) - 5} more)" if len(ids) > 5 else ""
     click.echo(f"--current-ids: {len(ids)} retired gold IDs read as current ones"
                + (f" ({shown}{more})" if ids else ""), err=True)  # fmt: skip
-    return with_ids(gold_docs, ids)
+    return ids
