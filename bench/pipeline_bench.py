@@ -209,9 +209,8 @@ def alternated_context(settings, extractor, docs: list, out: Path) -> None:  # n
 
         return run
 
-    contexts = CONTEXTS
     spent, found = take_turns(
-        {c: reading(c) for c in contexts}, inner, docs, settings.extract.batch_size
+        {c: reading(c) for c in CONTEXTS}, inner, docs, settings.extract.batch_size
     )
     model.context = chosen
     pieces = {
@@ -220,7 +219,7 @@ def alternated_context(settings, extractor, docs: list, out: Path) -> None:  # n
             for d in found[c]
             if (e := encode(model.tokenizer, d, model.max_len, c)).pairs
         )
-        for c in contexts
+        for c in CONTEXTS
     }
     result = {
         "documents": len(docs),
@@ -233,7 +232,7 @@ def alternated_context(settings, extractor, docs: list, out: Path) -> None:  # n
         "pieces read, pair_sentences / abstract": round(
             pieces["pair_sentences"] / max(pieces["abstract"], 1), 3
         ),
-        "relations": {c: sum(len(d.relations) for d in found[c]) for c in contexts},
+        "relations": {c: sum(len(d.relations) for d in found[c]) for c in CONTEXTS},
         "same mentions": all(
             x.mentions == y.mentions for x, y in zip(*found.values(), strict=True)
         ),

@@ -129,18 +129,18 @@ def pair_sentence_pieces(
     if not pairs:
         return ids, offsets
     paired = {e for pair in pairs for e in pair}
-    starts = sorted(s for e in paired for s, _ in entities[e].spans)
+    mention_starts = sorted(s for e in paired for s, _ in entities[e].spans)
     kept = [
         (a, b)
         for a, b in sentence_spans(text)
-        if bisect.bisect_left(starts, a) < bisect.bisect_left(starts, b)
+        if bisect.bisect_left(mention_starts, a) < bisect.bisect_left(mention_starts, b)
     ]
     if not kept:
         return ids, offsets
-    ends = [a for a, _ in kept]
+    sentence_starts = [a for a, _ in kept]
     keep = []
     for i, (s, _) in enumerate(offsets):
-        k = bisect.bisect_right(ends, s) - 1
+        k = bisect.bisect_right(sentence_starts, s) - 1
         if k >= 0 and s < kept[k][1]:
             keep.append(i)
     return [ids[i] for i in keep], [offsets[i] for i in keep]
