@@ -341,6 +341,57 @@ def test_relations_from_separate_files_with_unknown_labels_masked(corpora: Path)
     assert by_pair[("MESH:D006220", "MESH:D014202")][TYPES.index(ASSOC)] is None  # not annotated
 
 
+def test_ctd_derived_reads_both_files_and_leaves_curated_abstracts_to_the_curated_set(
+    tmp_path: Path,
+) -> None:
+    import gzip
+
+    from extractors.relations.train import TrainConfig, corpus_by_name, read_corpus
+    from tests.ner_tiny import relation_record
+
+    root = tiny_relation_corpora(tmp_path)
+    folder = root / "chemdisgene" / "ctd_derived"
+    folder.mkdir()
+    mentions = [("Lithium", "Chemical", "MESH:D008094"), ("tremor", "Disease", "MESH:D014202"),
+                ("TSHR", "Gene", "7253")]  # fmt: skip
+    texts = {
+        "dev": [  # 700 is in the curated set too: its curated labels win
+            relation_record(
+                700, "Lithium and tremor.", "Lithium gave tremor.", mentions, [], False
+            ),
+            relation_record(900, "Lithium and tremor.", "TSHR and lithium.", mentions, [], False),
+        ],
+        "test": [relation_record(901, "Lithium.", "Lithium, tremor, TSHR.", mentions, [], False)],
+    }
+    rows = {
+        "dev": ["700\tchem_disease:therapeutic\tMESH:D008094\tMESH:D014202\n",
+                "900\tchem_disease:marker/mechanism\tMESH:D008094\tMESH:D014202\n",
+                "900\tchem_gene:increases^transport\t7253\tMESH:D008094\n"],
+        "test": ["901\tchem_gene:decreases^expression\t7253\tMESH:D008094\n"],
+    }  # fmt: skip
+    for split in ("dev", "test"):
+        with gzip.open(folder / f"{split}_abstracts.txt.gz", "wt", encoding="utf-8") as fh:
+            fh.write("\n".join(texts[split]))
+        with gzip.open(folder / f"{split}_relationships.tsv.gz", "wt", encoding="utf-8") as fh:
+            fh.writelines(rows[split])
+
+    config = TrainConfig(corpora_dir=root, out=root / "unused")
+    read = {
+        d.pmid: (d, unknown) for d, unknown in read_corpus(config, corpus_by_name("ctd_derived"))
+    }
+    assert sorted(read) == ["900", "901"]
+    doc, unknown = read["900"]
+    assert [(r.type, r.id1, r.id2) for r in doc.relations] == [
+        (POS, "MESH:D008094", "MESH:D014202")
+    ]
+    assert unknown == {("MESH:D008094", "NCBIGene:7253")}  # transport: no BioRED type
+    doc, unknown = read["901"]
+    assert [(r.type, r.id1, r.id2) for r in doc.relations] == [
+        (NEG, "NCBIGene:7253", "MESH:D008094")
+    ]
+    assert not unknown
+
+
 def gold_docs(corpora: Path, name: str = "biored") -> list[Document]:
     from extractors.run import gold_documents
 

@@ -67,6 +67,10 @@ class RelationCorpus:
     relation_files: tuple[str, ...] = ()
     #: their labels as relation types; a label mapped to None marks its pair as unknown
     labels: tuple[tuple[str, RelationType | None], ...] = ()
+    #: more text files of the corpus, read after ``path``
+    more_paths: tuple[str, ...] = ()
+    #: corpora whose documents this one leaves out: they annotate the same abstracts better
+    defer_to: tuple[str, ...] = ()
 
 
 #: Parameters trained at the head learning rate; the encoder's at the encoder's.
@@ -89,6 +93,17 @@ CHEMDISGENE_LABELS: tuple[tuple[str, RelationType | None], ...] = (
     ("chem^gene:decreases-activity", NEG),
     ("chem^gene:affects-binding", BIND),
 )
+#: ChemDisGene's CTD-derived labels (the same interaction types, spelt otherwise); a pair CTD
+#: relates another way (transport, localization, metabolic processing) is left unknown.
+CTD_DERIVED_LABELS: tuple[tuple[str, RelationType | None], ...] = (
+    ("chem_disease:marker/mechanism", POS),
+    ("chem_disease:therapeutic", NEG),
+    ("chem_gene:increases^expression", POS),
+    ("chem_gene:increases^activity", POS),
+    ("chem_gene:decreases^expression", NEG),
+    ("chem_gene:decreases^activity", NEG),
+    ("chem_gene:affects^binding", BIND),
+)
 TRAIN_CORPORA: tuple[RelationCorpus, ...] = (
     RelationCorpus("biored", "biored/train.pubtator", novelty=True),
     RelationCorpus("bc5cdr", "bc5cdr/train.pubtator", CID, CHEM_DISEASE),
@@ -102,6 +117,22 @@ TRAIN_CORPORA: tuple[RelationCorpus, ...] = (
             "chemdisgene/curated/approved_relns_new_v0.tsv.gz",
         ),
         labels=CHEMDISGENE_LABELS,
+    ),
+    # Distant supervision: the relations CTD's curators indexed for each abstract, over
+    # ChemDisGene's annotated mentions (its dev and test splits; its train split has no text).
+    # Not exhaustive: a related pair CTD never indexed reads as unrelated.
+    RelationCorpus(
+        "ctd_derived",
+        "chemdisgene/ctd_derived/dev_abstracts.txt.gz",
+        frozenset({POS, NEG, BIND}),
+        frozenset({frozenset((C, D)), frozenset((C, EntityType.GENE))}),
+        relation_files=(
+            "chemdisgene/ctd_derived/dev_relationships.tsv.gz",
+            "chemdisgene/ctd_derived/test_relationships.tsv.gz",
+        ),
+        labels=CTD_DERIVED_LABELS,
+        more_paths=("chemdisgene/ctd_derived/test_abstracts.txt.gz",),
+        defer_to=("chemdisgene",),
     ),
     RelationCorpus(
         "chemprot",
@@ -195,7 +226,17 @@ def read_corpus(
 
         rows = read_chemprot(path)
         return rows[: config.max_docs] if config.max_docs else rows
-    docs = [d for d in read_path(path, "pubtator") if isinstance(d, Document)]
+    docs = [
+        d
+        for p in (path, *(config.corpora_dir / more for more in corpus.more_paths))
+        for d in read_path(p, "pubtator")
+        if isinstance(d, Document)
+    ]
+    if corpus.defer_to:
+        better = {
+            d.pmid for name in corpus.defer_to for d in read_docs(config, corpus_by_name(name))
+        }
+        docs = [d for d in docs if d.pmid not in better]
     docs = docs[: config.max_docs] if config.max_docs else docs
     if not corpus.relation_files:
         return [(d, frozenset()) for d in docs]

@@ -139,7 +139,8 @@ def train_ner_cmd(init: Path | None, **options: Any) -> None:
 @_training_options(
     corpora="biored/, bc5cdr/, chemdisgene/",
     files="relations.json, relations.safetensors",
-    mix="default: biored, bc5cdr, chemdisgene; chemprot on request (docs/models/re.md)",
+    mix="default: biored, bc5cdr, chemdisgene; chemprot and ctd_derived (ChemDisGene's "
+    "CTD-derived labels) on request (docs/models/re.md)",
     batch_size=4,
     batch_help="Documents per step.",
     lr=5e-5,
