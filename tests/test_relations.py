@@ -391,6 +391,10 @@ def test_ctd_derived_reads_both_files_and_leaves_curated_abstracts_to_the_curate
     ]
     assert not unknown
 
+    (folder / "test_abstracts.txt.gz").unlink()  # a file of the corpus missing: said, by name
+    with pytest.raises(ConfigError, match="test_abstracts"):
+        read_corpus(config, corpus_by_name("ctd_derived"))
+
 
 def gold_docs(corpora: Path, name: str = "biored") -> list[Document]:
     from extractors.run import gold_documents

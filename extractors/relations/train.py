@@ -215,23 +215,19 @@ def read_corpus(
     relation type is unknown (stated with a label outside ``corpus.labels``)."""
     from kg.readers import read_path
 
-    path = config.corpora_dir / corpus.path
-    if not path.exists():
-        raise ConfigError(
-            f"corpus file not found: {path}",
-            hint="point --corpora at the folder holding biored/, bc5cdr/ and chemdisgene/",
-        )
+    path, *more = (config.corpora_dir / p for p in (corpus.path, *corpus.more_paths))
+    for needed in (path, *more):
+        if not needed.exists():
+            raise ConfigError(
+                f"corpus file not found: {needed}",
+                hint="point --corpora at the folder holding biored/, bc5cdr/ and chemdisgene/",
+            )
     if corpus.reader == "chemprot":
         from extractors.relations.chemprot import read_chemprot
 
         rows = read_chemprot(path)
         return rows[: config.max_docs] if config.max_docs else rows
-    docs = [
-        d
-        for p in (path, *(config.corpora_dir / more for more in corpus.more_paths))
-        for d in read_path(p, "pubtator")
-        if isinstance(d, Document)
-    ]
+    docs = [d for p in (path, *more) for d in read_path(p, "pubtator") if isinstance(d, Document)]
     if corpus.defer_to:
         better = {
             d.pmid for name in corpus.defer_to for d in read_docs(config, corpus_by_name(name))
