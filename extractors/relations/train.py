@@ -77,6 +77,8 @@ class RelationCorpus:
 HEAD_PREFIXES = ("project.", "pair_type.", "head.")
 CID = frozenset({RelationType.POSITIVE_CORRELATION})
 CHEM_DISEASE = frozenset({frozenset((C, D))})
+#: What ChemDisGene relates: chemicals with diseases and with genes.
+CHEM_DISEASE_GENE = frozenset({frozenset((C, D)), frozenset((C, EntityType.GENE))})
 POS, NEG, BIND = (
     RelationType.POSITIVE_CORRELATION,
     RelationType.NEGATIVE_CORRELATION,
@@ -111,7 +113,7 @@ TRAIN_CORPORA: tuple[RelationCorpus, ...] = (
         "chemdisgene",
         "chemdisgene/curated/abstracts.txt.gz",
         frozenset({POS, NEG, BIND}),
-        frozenset({frozenset((C, D)), frozenset((C, EntityType.GENE))}),
+        CHEM_DISEASE_GENE,
         relation_files=(
             "chemdisgene/curated/approved_relns_ctd_v0.tsv.gz",
             "chemdisgene/curated/approved_relns_new_v0.tsv.gz",
@@ -125,7 +127,7 @@ TRAIN_CORPORA: tuple[RelationCorpus, ...] = (
         "ctd_derived",
         "chemdisgene/ctd_derived/dev_abstracts.txt.gz",
         frozenset({POS, NEG, BIND}),
-        frozenset({frozenset((C, D)), frozenset((C, EntityType.GENE))}),
+        CHEM_DISEASE_GENE,
         relation_files=(
             "chemdisgene/ctd_derived/dev_relationships.tsv.gz",
             "chemdisgene/ctd_derived/test_relationships.tsv.gz",
@@ -213,24 +215,21 @@ def read_corpus(
 ) -> list[tuple[Document, frozenset[Pair]]]:
     """The corpus's documents with their relations, and per document the pairs whose
     relation type is unknown (stated with a label outside ``corpus.labels``)."""
-    from kg.readers import read_path
-
-    path, *more = (config.corpora_dir / p for p in (corpus.path, *corpus.more_paths))
-    for needed in (path, *more):
-        if not needed.exists():
+    for name in (corpus.path, *corpus.more_paths):
+        if not (config.corpora_dir / name).exists():
             raise ConfigError(
-                f"corpus file not found: {needed}",
+                f"corpus file not found: {config.corpora_dir / name}",
                 hint="point --corpora at the folder holding biored/, bc5cdr/ and chemdisgene/",
             )
     if corpus.reader == "chemprot":
         from extractors.relations.chemprot import read_chemprot
 
-        rows = read_chemprot(path)
+        rows = read_chemprot(config.corpora_dir / corpus.path)
         return rows[: config.max_docs] if config.max_docs else rows
-    docs = [d for p in (path, *more) for d in read_path(p, "pubtator") if isinstance(d, Document)]
+    docs = _documents(config, corpus)
     if corpus.defer_to:
         better = {
-            d.pmid for name in corpus.defer_to for d in read_docs(config, corpus_by_name(name))
+            d.pmid for name in corpus.defer_to for d in _documents(config, corpus_by_name(name))
         }
         docs = [d for d in docs if d.pmid not in better]
     docs = docs[: config.max_docs] if config.max_docs else docs
@@ -248,6 +247,19 @@ def read_corpus(
                 rels.append(AnnotatedRelation(rtype, a, b))
         out.append((replace(doc, relations=tuple(rels)), frozenset(unknown)))
     return out
+
+
+def _documents(config: TrainConfig, corpus: RelationCorpus) -> list[Document]:
+    """The documents of a PubTator corpus's text files, all of them (no ``max_docs``), as they
+    stand there (relations kept apart in ``relation_files`` are not read)."""
+    from kg.readers import read_path
+
+    return [
+        d
+        for p in (corpus.path, *corpus.more_paths)
+        for d in read_path(config.corpora_dir / p, "pubtator")
+        if isinstance(d, Document)
+    ]
 
 
 def _relation_table(root: Path, corpus: RelationCorpus) -> dict[str, list[tuple[str, str, str]]]:
