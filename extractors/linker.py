@@ -33,7 +33,9 @@
 coordinates several and is not a name as a whole ("MMP-1, -2 and -9", "caspase-3/7", "breast and
 ovarian cancer"; :func:`coordinated_parts`; drugs joined by a hyphen or slash,
 "fenfluramine-phentermine": :func:`joined_parts`), as the corpora annotate such composite
-mentions.
+mentions. :meth:`Linker.homonyms` gives the genes of one species that a symbol fits equally
+("p62": NUP62 and SQSTM1); the entity stage picks among them by the other mentions of the
+document (:func:`extractors.entities.homonyms_by_document`).
 
 Candidates of the requested type only. Ranking: genes of the preferred species first (the
 species the context names most, human on ties and by default; where that species has no gene
@@ -50,7 +52,7 @@ import re
 import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
 
@@ -73,8 +75,9 @@ LEXICON_FILE = "lexicon.sqlite"
 HUMAN = 9606
 #: Bumped when the linking rules change what a mention links to; part of the entity stage's
 #: identity (extractors/registry.py), so documents linked by older rules are extracted again
-#: by an incremental ingest rather than kept as they were. 2: stop 29's readings.
-LINKING_VERSION = 2
+#: by an incremental ingest rather than kept as they were. 2: stop 29's readings; 3: a gene
+#: symbol several genes share takes the one another mention of the document names (stop 34).
+LINKING_VERSION = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -485,6 +488,26 @@ class Linker:
             return self._in_species(found, taxa)
         return found
 
+    def homonyms(
+        self,
+        mention_text: str,
+        etype: EntityType,
+        context: str | None = None,
+        abbreviations: Mapping[str, str] | Sequence[Abbreviation] | None = None,
+    ) -> tuple[str, ...]:
+        """The top candidate's ID, then those of the entities of its species whose names fit
+        the mention as closely ("p62" is a name of both NUP62 and SQSTM1): only the corpora's
+        counts and the kind of name put the top one first. Empty where no other fits as well
+        (or nothing links)."""
+        found = self.link(mention_text, etype, context, abbreviations)
+        if len(found) < 2:
+            return ()
+        top = found[0]
+        if normalize_name(top.name) == top.matched:
+            return ()  # the mention is the first choice's own symbol or name
+        ties = [c.curie for c in found[1:] if c.score >= top.score and c.taxon == top.taxon]
+        return (top.curie, *ties) if ties else ()
+
     def _by_protein_name(self, text: str, taxa: tuple[int, ...]) -> list[Candidate]:
         """Step 7 of the module doc: an unlinked gene mention that MeSH names as a protein
         ("psoriasin") takes the gene whose name is that protein's MeSH heading ("S100 Calcium
@@ -872,19 +895,29 @@ def evaluate_gold_mentions(
     """Top-1 accuracy per type over gold mentions with a gold ID, and document-level concept
     P/R/F1 per type: the set of (PMID, ID) predicted vs gold, a prediction counted only when
     the linker returns something. A mention is correct when its top candidate is one of its
-    gold IDs (composite mentions have several)."""
+    gold IDs (composite mentions have several). The entity stage's steps over the whole
+    document (a shared gene symbol read by the other mentions, a plural family as its members)
+    run as they do there."""
+    from extractors.entities import families_as_members, homonyms_by_document
+
     wanted = set(types) if types is not None else set(EntityType)
     scores: dict[EntityType, TypeScores] = {}
     for doc in documents:
         context = doc.text
         abbreviations = abbreviation_map(find_abbreviations(context))
-        for m in doc.mentions:
-            if m.type not in wanted or not m.ids:
-                continue
+        gold = [m for m in doc.mentions if m.type in wanted and m.ids]
+        linked = [
+            replace(m, ids=linker.link_ids(m.text, m.type, context, abbreviations)) for m in gold
+        ]
+        linked = homonyms_by_document(
+            linked, lambda m: linker.homonyms(m.text, m.type, context, abbreviations)
+        )
+        linked = families_as_members(linked)
+        for m, mine in zip(gold, linked, strict=True):
             s = scores.setdefault(m.type, TypeScores())
             s.mentions += 1
             s.gold_concepts.update((doc.pmid, i) for i in m.ids)
-            found = linker.link_ids(m.text, m.type, context, abbreviations)
+            found = mine.ids
             if found:
                 s.linked += 1
                 s.predicted_concepts.update((doc.pmid, i) for i in found)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from extractors.entities import homonyms_by_document
 from extractors.linker import (
     Linker,
     coordinated_parts,
@@ -257,6 +258,35 @@ def test_a_long_form_only_another_species_names_gives_way_to_the_short_form(
     text = "Tumor suppressor p53 (TRP53) was raised in patients."
     assert top(linker.link("TRP53", G, text)) == "NCBIGene:7157"
     assert top(linker.link("TRP53", G, text.replace("patients", "mice"))) == "NCBIGene:22059"
+
+
+def test_a_symbol_two_genes_share_takes_the_one_the_document_names(linker: Linker) -> None:
+    # "p62" is a name of SQSTM1 and of NUP62 (fixture gene_info); SQSTM1 comes first
+    assert linker.homonyms("p62", G) == ("NCBIGene:8878", "NCBIGene:23636")
+    assert linker.homonyms("NUP62", G) == () and linker.homonyms("p53", G) == ()  # species differ
+
+    def mentions(text: str) -> list[Mention]:
+        found = []
+        for name in ("p62", "NUP62", "SQSTM1"):
+            start = text.find(name)
+            while start >= 0:
+                ids = linker.link_ids(name, G, text)
+                found.append(Mention(start, start + len(name), name, G, ids))
+                start = text.find(name, start + 1)
+        return sorted(found, key=lambda m: m.start)
+
+    def resolved(text: str) -> list[tuple[str, tuple[str, ...]]]:
+        out = homonyms_by_document(mentions(text), lambda m: linker.homonyms(m.text, m.type, text))
+        return [(m.text, m.ids) for m in out]
+
+    nup = ("NCBIGene:23636",)
+    assert resolved("NUP62 (p62) was raised; p62 fell.") == [
+        ("NUP62", nup), ("p62", nup), ("p62", nup)
+    ]  # fmt: skip
+    # no other name in the document: the linker's first choice stays
+    assert resolved("p62 was raised.") == [("p62", ("NCBIGene:8878",))]
+    # the first choice is named elsewhere too: it stays
+    assert resolved("SQSTM1 and NUP62 bind; p62 fell.")[2] == ("p62", ("NCBIGene:8878",))
 
 
 def test_a_species_without_gene_vocabulary_takes_the_genes_only_the_corpora_name(
