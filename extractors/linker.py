@@ -910,7 +910,8 @@ def evaluate_gold_mentions(
             replace(m, ids=linker.link_ids(m.text, m.type, context, abbreviations)) for m in gold
         ]
         linked = homonyms_by_document(
-            linked, lambda m: linker.homonyms(m.text, m.type, context, abbreviations)
+            linked,
+            lambda m, c=context, a=abbreviations: linker.homonyms(m.text, m.type, c, a),
         )
         linked = families_as_members(linked)
         for m, mine in zip(gold, linked, strict=True):
