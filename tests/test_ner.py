@@ -445,6 +445,24 @@ def test_trim_drops_the_punctuation_a_name_does_not_end_with() -> None:
     assert trim(text, Span(0, 24, C, 0.9)) == Span(0, 24, C, 0.9)  # words only when asked
 
 
+def test_a_variant_keeps_the_sign_of_its_position() -> None:
+    from extractors.ner.base import trim
+
+    V = EntityType.VARIANT
+    text = "The -3170G>A and (-308G/A) alleles; IL-6 174G>C; x -1082"
+
+    def trimmed(a: int, b: int, etype: EntityType = V) -> str | None:
+        out = trim(text, Span(a, b, etype, 0.9))
+        return None if out is None else text[out.start : out.end]
+
+    assert trimmed(4, 12) == "-3170G>A"  # the tagger took the minus
+    assert trimmed(5, 12) == "-3170G>A"  # it began after it
+    assert trimmed(19, 25) == "-308G/A"
+    assert trimmed(39, 47) == "6 174G>C"  # a hyphen inside a word ("IL-6") signs nothing
+    assert trimmed(4, 12, C) == "3170G>A"  # other types lose it as before
+    assert trimmed(52, 56) == "-1082"
+
+
 def test_join_adjacent_makes_one_span_of_parts_a_space_or_hyphen_separates() -> None:
     from extractors.ner.base import join_adjacent, split_at
 

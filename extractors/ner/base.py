@@ -78,12 +78,20 @@ def trim(text: str, span: Span, words: bool = False) -> Span | None:
     Function words are matched by case, so names such as "WAS" or "vitamin A" keep theirs.
     They are trimmed after :func:`join_adjacent`: the tagger sometimes ends one part of a name
     at "of" and begins the next after it ("deficiency of" + "ASPA").
+
+    A variant's minus before a digit is the sign of its position ("-308G>A", upstream of the
+    start codon): it stays, and a variant span that begins just after one takes it.
     """
     start, end = span.start, span.end
+    signed = span.type is EntityType.VARIANT
+    if signed and _signed_at(text, start - 1):
+        start -= 1
     while True:
         before = (start, end)
         while start < end:
             c = text[start]
+            if signed and _signed_at(text, start):
+                break
             if c.isspace() or c in _LEAD or (c in "([" and _unclosed(text[start:end])):
                 start += 1
             else:
@@ -106,6 +114,16 @@ def trim(text: str, span: Span, words: bool = False) -> Span | None:
     if (start, end) == (span.start, span.end):
         return span
     return Span(start, end, span.type, span.score, span.ids)
+
+
+def _signed_at(text: str, i: int) -> bool:
+    """A minus at ``i`` that signs the number after it (not a hyphen inside a word)."""
+    return (
+        0 <= i < len(text) - 1
+        and text[i] == "-"
+        and text[i + 1].isdigit()
+        and (i == 0 or not text[i - 1].isalnum())
+    )
 
 
 #: Nouns that end a name of a class: a span after one is another name, not the rest of this
