@@ -75,8 +75,10 @@ LEXICON_FILE = "lexicon.sqlite"
 HUMAN = 9606
 #: Bumped when the linking rules change what a mention links to; part of the entity stage's
 #: identity (extractors/registry.py), so documents linked by older rules are extracted again
-#: by an incremental ingest rather than kept as they were. 2: stop 29's readings; 3: a gene
-#: symbol several genes share takes the one another mention of the document names (stop 34).
+#: by an incremental ingest rather than kept as they were (also when the entity stage's span
+#: rules change what is linked). 2: stop 29's readings; 3 (stop 34): a gene symbol several
+#: genes share takes the one another mention of the document names, MONDO's labels rank as
+#: synonyms, a variant keeps the sign of its position.
 LINKING_VERSION = 3
 
 
