@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, TextIO
 from extractors.evaluation import (
     PRF,
     Item,
+    in_scope,
     relation_breakdown,
     relation_item,
     relation_scope,
@@ -224,6 +225,76 @@ def relations_breakdown(
     types = {k: {**predicted_types.get(k, {}), **v} for k, v in gold_types.items()}
     scope = relation_scope(g, gold_types)
     return relation_breakdown(g, p, types, scope, predicted_types)
+
+
+#: Why a gold relation was missed or a predicted one is false (:func:`relation_losses`), in
+#: the order they are reported.
+LOSS_FOUND = "found"
+LOSS_BOTH_FOUND = "missed, both IDs given"
+LOSS_BOTH_MISSING = "missed, neither ID given"
+LOSS_FALSE_GOLD = "false, both IDs in the gold document"
+LOSS_FALSE_OTHER = "false, an ID not in the gold document"
+LOSS_ORDER = ("found", "missed, both", "missed, one", "missed, neither", "false")
+
+
+def relation_losses(gold: Sequence[Document], predicted: Sequence[Document]) -> dict[str, int]:
+    """Where the pairs of :func:`evaluate_relations` (pair level) go, end to end: each gold
+    pair is found, missed although the entity stage gave both IDs (the relation model's miss),
+    or missed because it did not give one, and then why: no mention of that entity found
+    (``not recognized``), found but ``unlinked``, or ``linked to another ID``. Each false pair
+    joins two entities the gold annotates (the model's error) or one the gold does not have
+    (the entity stage's, mostly an ID that names the gold's entity otherwise).
+
+    Counts of pairs; the missing ID's entity type comes from the gold. With gold entities
+    every ID is given, so only the first two kinds and the false ones occur."""
+    g, p = _relation_items(gold), _relation_items(predicted)
+    gold_types = {d.pmid: _entity_types(d) for d in gold}
+    predicted_types = {d.pmid: _entity_types(d) for d in predicted}
+    scoped = in_scope(p, predicted_types, relation_scope(g, gold_types))
+    found_docs = {d.pmid: d for d in predicted}
+    out: dict[str, int] = {}
+
+    def count(key: str) -> None:
+        out[key] = out.get(key, 0) + 1
+
+    for doc in gold:
+        mine = found_docs.get(doc.pmid)
+        found_ids = {i for m in mine.mentions for i in m.ids} if mine is not None else set()
+        pred_pairs = {x[0] for x in scoped.get(doc.pmid, [])}
+        gold_pairs = {x[0] for x in g.get(doc.pmid, [])}
+        for pair in gold_pairs:
+            missing = [i for i in pair if i not in found_ids]
+            if pair in pred_pairs:
+                count(LOSS_FOUND)
+            elif not missing:
+                count(LOSS_BOTH_FOUND)
+            elif len(missing) == 2:
+                count(LOSS_BOTH_MISSING)
+            else:
+                count(_missing_id(doc, mine, missing[0]))
+        gold_ids = set(gold_types.get(doc.pmid, {}))
+        for pair in pred_pairs - gold_pairs:
+            count(LOSS_FALSE_GOLD if set(pair) <= gold_ids else LOSS_FALSE_OTHER)
+    return out
+
+
+def _missing_id(gold: Document, predicted: Document | None, curie: str) -> str:
+    """Why the entity stage did not give ``curie``, one of ``gold``'s IDs."""
+    spans = [m for m in gold.mentions if curie in m.ids]
+    etype = spans[0].type.value if spans else "entity"
+    found = [
+        m
+        for m in (predicted.mentions if predicted is not None else ())
+        for s in spans
+        if m.start < s.end and s.start < m.end
+    ]
+    if not found:
+        why = "not recognized"
+    elif any(m.ids for m in found):
+        why = "linked to another ID"
+    else:
+        why = "unlinked"
+    return f"missed, one ID not given: {etype} {why}"
 
 
 def _relation_items(docs: Sequence[Document]) -> dict[str, list]:

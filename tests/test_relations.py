@@ -27,7 +27,7 @@ from extractors.relations.candidates import (
     gold_pairs,
 )
 from kg.errors import ConfigError, ModelNotInstalledError
-from kg.model import AnnotatedRelation, Document
+from kg.model import AnnotatedRelation, Document, Mention
 from kg.pipeline import assemble
 from kg.schema import EntityType, RelationType
 from tests.helpers import make_doc
@@ -212,6 +212,54 @@ def test_relation_breakdown_by_entity_type_pair_and_relation_type() -> None:
     # BC5CDR's scope leaves the chemical-gene prediction out of every group
     cid = {"1": [relation_item("A", "B", POS, None)], "2": []}
     assert "Chemical-Gene" not in relation_breakdown(cid, pred, types, CID_SCOPE)
+
+
+def test_relation_losses_say_where_each_pair_goes() -> None:
+    from extractors.run import relation_losses
+
+    text = "aspirin ulcer ibuprofen ulcer sulindac rash"
+
+    def doc(mentions: list[tuple[int, int, EntityType, tuple[str, ...]]], pairs: list) -> Document:
+        ms = tuple(Mention(a, b, text[a:b], t, ids) for a, b, t, ids in mentions)
+        rels = tuple(AnnotatedRelation(POS, x, y) for x, y in pairs)
+        return Document(pmid="1", title=text, mentions=ms, relations=rels)
+
+    asp, ulc, ibu, sul = "MESH:D001241", "MESH:D014456", "MESH:D007052", "MESH:D013467"
+    rash = "MESH:D005076"
+    gold = doc(
+        [
+            (0, 7, C, (asp,)),
+            (8, 13, D, (ulc,)),
+            (14, 23, C, (ibu,)),
+            (30, 38, C, (sul,)),
+            (39, 43, D, (rash,)),
+        ],  # fmt: skip
+        [(asp, ulc), (ibu, ulc), (sul, ulc)],
+    )
+    found = doc(
+        # ibuprofen found but linked elsewhere, sulindac not recognized
+        [(0, 7, C, (asp,)), (8, 13, D, (ulc,)), (14, 23, C, ("MESH:D000001",))],
+        [(asp, ulc), ("MESH:D000001", ulc)],
+    )
+    assert relation_losses([gold], [found]) == {
+        "found": 1,
+        "missed, one ID not given: Chemical linked to another ID": 1,
+        "missed, one ID not given: Chemical not recognized": 1,
+        "false, an ID not in the gold document": 1,
+    }
+    # with the gold's own entities: misses of the model, and a false pair of gold entities
+    # (BC5CDR's scope: a chemical-chemical pair would not be judged)
+    given = doc(
+        list((m.start, m.end, m.type, m.ids) for m in gold.mentions), [(asp, ulc), (asp, rash)]
+    )
+    assert relation_losses([gold], [given]) == {
+        "found": 1,
+        "missed, both IDs given": 2,
+        "false, both IDs in the gold document": 1,
+    }
+    judged = relation_losses([gold], [given])
+    more = replace(given, relations=(*given.relations, AnnotatedRelation(POS, asp, sul)))
+    assert relation_losses([gold], [more]) == judged
 
 
 def test_predicted_relations_carry_score_source_and_sentences() -> None:

@@ -309,6 +309,13 @@ def eval_norm_cmd(
     "relation type on its own.",
 )
 @click.option(
+    "--losses",
+    is_flag=True,
+    help="Also say where the pairs go: found, missed by the relation model although both IDs "
+    "were found, missed because the entity stage missed an ID (not recognized, unlinked or "
+    "linked to another ID), and the false pairs by whether the gold has both IDs.",
+)
+@click.option(
     "--current-ids",
     is_flag=True,
     help="Read gold MeSH IDs that MeSH no longer has (concepts merged or made descriptors "
@@ -326,6 +333,7 @@ def eval_re_cmd(
     predictions: Path | None,
     mode: str,
     breakdown: bool,
+    losses: bool,
     current_ids: bool,
     as_json: bool,
 ) -> None:
@@ -338,7 +346,13 @@ def eval_re_cmd(
     Example: kg eval re --gold ../shared/data/corpora/bc5cdr/dev.pubtator --breakdown
     """
     from extractors.evaluation import format_breakdown
-    from extractors.run import evaluate_relations, gold_documents, relations_breakdown, with_ids
+    from extractors.run import (
+        evaluate_relations,
+        gold_documents,
+        relation_losses,
+        relations_breakdown,
+        with_ids,
+    )
 
     gold_docs = gold_documents(gold, fmt)
     retired = _retired_ids(settings_from(ctx), gold_docs) if current_ids else {}
@@ -373,6 +387,9 @@ def eval_re_cmd(
         if breakdown
         else {}
     )
+    where = (
+        {name: relation_losses(gold_docs, docs) for name, docs in runs.items()} if losses else {}
+    )
     if as_json:
         out: dict[str, dict] = {}
         for name, scores in results.items():
@@ -381,12 +398,25 @@ def eval_re_cmd(
                 out[name]["breakdown"] = {
                     g: {k: v.as_dict() for k, v in s.items()} for g, s in groups[name].items()
                 }
+            if losses:
+                out[name]["losses"] = where[name]
         click.echo(json.dumps(out, indent=2))
         return
     for name, scores in results.items():
         _print(f"relations ({name}): {gold.name}", scores, False)
         if breakdown:
             click.echo(format_breakdown(f"by entity-type pair and type ({name})", groups[name]))
+        if losses:
+            click.echo(f"where the pairs go ({name})")
+            for key, n in sorted(where[name].items(), key=_loss_order):
+                click.echo(f"  {n:>6}  {key}")
+
+
+def _loss_order(item: tuple[str, int]) -> tuple[int, int]:
+    from extractors.run import LOSS_ORDER
+
+    key, n = item
+    return next(k for k, start in enumerate(LOSS_ORDER) if key.startswith(start)), -n
 
 
 def _retired_ids(settings: Settings, gold_docs: list[Document]) -> dict[str, str]:
