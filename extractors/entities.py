@@ -239,19 +239,20 @@ def homonyms_by_document(
         if not fits[k]:
             for i in mentions[k].ids:
                 named.setdefault(i, set()).add(normalize_name(mentions[k].text))
+
+    def elsewhere(curie: str, own: str) -> bool:
+        """Another name than ``own`` names ``curie`` without doubt."""
+        return bool(named.get(curie, set()) - {own})
+
     out = list(mentions)
     for k in genes:
         m, fit = mentions[k], fits[k]
         if not fit or fit[0] != m.ids[0]:
             continue
         own = normalize_name(m.text)
-
-        def elsewhere(curie: str, own: str = own) -> bool:
-            return bool(named.get(curie, set()) - {own})
-
-        if elsewhere(fit[0]):
+        if elsewhere(fit[0], own):
             continue
-        pick = next((c for c in fit[1:] if elsewhere(c)), None)
+        pick = next((c for c in fit[1:] if elsewhere(c, own)), None)
         if pick is not None:
             out[k] = replace(m, ids=(pick,))
     return out

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, TextIO
 from extractors.evaluation import (
     PRF,
     Item,
+    Scope,
     in_scope,
     relation_breakdown,
     relation_item,
@@ -206,35 +207,51 @@ def _entity_types(doc: Document) -> dict[str, EntityType]:
     return {i: m.type for m in doc.mentions for i in m.entity_ids}
 
 
+@dataclass(frozen=True, slots=True)
+class _Judged:
+    """What relation scoring reads of gold and predicted documents: relation items and entity
+    types per document, and the gold file's scope (:func:`relation_scope`)."""
+
+    gold: dict[str, list]
+    predicted: dict[str, list]
+    gold_types: dict[str, dict[str, EntityType]]
+    predicted_types: dict[str, dict[str, EntityType]]
+    scope: Scope | None
+
+
+def _judged(gold: Sequence[Document], predicted: Sequence[Document]) -> _Judged:
+    g, gold_types = _relation_items(gold), {d.pmid: _entity_types(d) for d in gold}
+    return _Judged(
+        g,
+        _relation_items(predicted),
+        gold_types,
+        {d.pmid: _entity_types(d) for d in predicted},
+        relation_scope(g, gold_types),
+    )
+
+
 def evaluate_relations(gold: Sequence[Document], predicted: Sequence[Document]) -> dict[str, PRF]:
     """Document-level relation scores of predictions against gold (see ``score_relations``)."""
-    g, p = _relation_items(gold), _relation_items(predicted)
-    gold_types = {d.pmid: _entity_types(d) for d in gold}
-    return score_relations(
-        g, p, {d.pmid: _entity_types(d) for d in predicted}, relation_scope(g, gold_types)
-    )
+    j = _judged(gold, predicted)
+    return score_relations(j.gold, j.predicted, j.predicted_types, j.scope)
 
 
 def relations_breakdown(
     gold: Sequence[Document], predicted: Sequence[Document]
 ) -> dict[str, dict[str, PRF]]:
     """The scores of :func:`evaluate_relations` per entity-type pair and per relation type."""
-    g, p = _relation_items(gold), _relation_items(predicted)
-    gold_types = {d.pmid: _entity_types(d) for d in gold}
-    predicted_types = {d.pmid: _entity_types(d) for d in predicted}
-    types = {k: {**predicted_types.get(k, {}), **v} for k, v in gold_types.items()}
-    scope = relation_scope(g, gold_types)
-    return relation_breakdown(g, p, types, scope, predicted_types)
+    j = _judged(gold, predicted)
+    types = {k: {**j.predicted_types.get(k, {}), **v} for k, v in j.gold_types.items()}
+    return relation_breakdown(j.gold, j.predicted, types, j.scope, j.predicted_types)
 
 
-#: Why a gold relation was missed or a predicted one is false (:func:`relation_losses`), in
-#: the order they are reported.
+#: Why a gold relation was missed or a predicted one is false (:func:`relation_losses`); the
+#: kinds of "missed, one ID not given: ..." come from :func:`_missing_id`.
 LOSS_FOUND = "found"
 LOSS_BOTH_FOUND = "missed, both IDs given"
 LOSS_BOTH_MISSING = "missed, neither ID given"
 LOSS_FALSE_GOLD = "false, both IDs in the gold document"
 LOSS_FALSE_OTHER = "false, an ID not in the gold document"
-LOSS_ORDER = ("found", "missed, both", "missed, one", "missed, neither", "false")
 
 
 def relation_losses(gold: Sequence[Document], predicted: Sequence[Document]) -> dict[str, int]:
@@ -245,37 +262,38 @@ def relation_losses(gold: Sequence[Document], predicted: Sequence[Document]) -> 
     joins two entities the gold annotates (the model's error) or one the gold does not have
     (the entity stage's, mostly an ID that names the gold's entity otherwise).
 
-    Counts of pairs; the missing ID's entity type comes from the gold. With gold entities
-    every ID is given, so only the first two kinds and the false ones occur."""
-    g, p = _relation_items(gold), _relation_items(predicted)
-    gold_types = {d.pmid: _entity_types(d) for d in gold}
-    predicted_types = {d.pmid: _entity_types(d) for d in predicted}
-    scoped = in_scope(p, predicted_types, relation_scope(g, gold_types))
+    Counts of pairs, in the order to report them (found, missed, false; most first within a
+    kind); the missing ID's entity type comes from the gold. With gold entities every ID is
+    given, so only the first two kinds and the false ones occur."""
+    j = _judged(gold, predicted)
+    scoped = in_scope(j.predicted, j.predicted_types, j.scope)
     found_docs = {d.pmid: d for d in predicted}
     out: dict[str, int] = {}
+    rank: dict[str, int] = {}
 
-    def count(key: str) -> None:
+    def count(key: str, kind: int) -> None:
         out[key] = out.get(key, 0) + 1
+        rank[key] = kind
 
     for doc in gold:
         mine = found_docs.get(doc.pmid)
         found_ids = {i for m in mine.mentions for i in m.ids} if mine is not None else set()
         pred_pairs = {x[0] for x in scoped.get(doc.pmid, [])}
-        gold_pairs = {x[0] for x in g.get(doc.pmid, [])}
+        gold_pairs = {x[0] for x in j.gold.get(doc.pmid, [])}
         for pair in gold_pairs:
             missing = [i for i in pair if i not in found_ids]
             if pair in pred_pairs:
-                count(LOSS_FOUND)
+                count(LOSS_FOUND, 0)
             elif not missing:
-                count(LOSS_BOTH_FOUND)
+                count(LOSS_BOTH_FOUND, 1)
             elif len(missing) == 2:
-                count(LOSS_BOTH_MISSING)
+                count(LOSS_BOTH_MISSING, 3)
             else:
-                count(_missing_id(doc, mine, missing[0]))
-        gold_ids = set(gold_types.get(doc.pmid, {}))
+                count(_missing_id(doc, mine, missing[0]), 2)
+        gold_ids = set(j.gold_types.get(doc.pmid, {}))
         for pair in pred_pairs - gold_pairs:
-            count(LOSS_FALSE_GOLD if set(pair) <= gold_ids else LOSS_FALSE_OTHER)
-    return out
+            count(LOSS_FALSE_GOLD if set(pair) <= gold_ids else LOSS_FALSE_OTHER, 4)
+    return dict(sorted(out.items(), key=lambda kv: (rank[kv[0]], -kv[1])))
 
 
 def _missing_id(gold: Document, predicted: Document | None, curie: str) -> str:

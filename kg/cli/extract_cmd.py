@@ -408,15 +408,8 @@ def eval_re_cmd(
             click.echo(format_breakdown(f"by entity-type pair and type ({name})", groups[name]))
         if losses:
             click.echo(f"where the pairs go ({name})")
-            for key, n in sorted(where[name].items(), key=_loss_order):
+            for key, n in where[name].items():
                 click.echo(f"  {n:>6}  {key}")
-
-
-def _loss_order(item: tuple[str, int]) -> tuple[int, int]:
-    from extractors.run import LOSS_ORDER
-
-    key, n = item
-    return next(k for k, start in enumerate(LOSS_ORDER) if key.startswith(start)), -n
 
 
 def _retired_ids(settings: Settings, gold_docs: list[Document]) -> dict[str, str]:
